@@ -1,0 +1,49 @@
+# socketcore — see README.md. Everything a target needs is installed here
+# (Go modules, `npm ci` from the committed lock file).
+GO      ?= go
+ADDR    ?= 127.0.0.1:3000
+FUZZTIME ?= 30s
+
+.PHONY: run test vet fmt-check wasm-build unit e2e fuzz conformance bench-server clean
+
+run: node_modules/.package-lock.json
+	$(GO) run ./hosts/native/cmd/socketcore --addr $(ADDR)
+
+# The whole suite: static checks, the core's WASM builds, unit/fuzz-seed/host
+# tests with the race detector, and the official-client e2e tests.
+test: node_modules/.package-lock.json vet fmt-check wasm-build
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+node_modules/.package-lock.json: package-lock.json package.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+# The core must build for the WASM targets (issue: core.wasm, the JS SDK).
+wasm-build:
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/...
+	GOOS=js GOARCH=wasm $(GO) build ./core/...
+
+# Longer fuzzing of every decoder (the seed corpora run in `make test`).
+fuzz:
+	@set -e; for pkg_target in \
+	  ./core/eio:FuzzDecodePacket ./core/eio:FuzzDecodePayload \
+	  ./core/sio:FuzzDecode ./core/sio:FuzzReassembler \
+	  ./core/internal/jsontext:FuzzValidate \
+	  ./core:FuzzServerInputs; do \
+	  pkg=$${pkg_target%%:*}; t=$${pkg_target##*:}; \
+	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+# The servers the official protocol suites are pointed at (see README).
+conformance:
+	$(GO) run ./hosts/native/cmd/socketcore conformance --engine-addr 127.0.0.1:3000 --sio-addr 127.0.0.1:3001
+
+bench-server:
+	$(GO) run ./hosts/native/cmd/socketcore bench-server --addr 127.0.0.1:3004

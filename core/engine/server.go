@@ -1,0 +1,609 @@
+package engine
+
+import (
+	"encoding/base64"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/eio"
+	"github.com/socketcore/socketcore/core/wire"
+)
+
+// Handler receives a session's life from the Engine.IO layer, synchronously,
+// inside Handle. It is how the Socket.IO layer sits on top; an engine-only
+// server has none and reports wire.MessageReceived instead.
+type Handler interface {
+	Opened(now clock.Instant, s *Session)
+	Message(now clock.Instant, s *Session, data []byte, binary bool)
+	Closed(now clock.Instant, s *Session, reason string)
+}
+
+// ErrUnknownSession is returned by commands naming a session that is not open.
+var ErrUnknownSession = errors.New("engine: unknown session")
+
+type connKind uint8
+
+const (
+	connGet   connKind = iota + 1 // a parked polling GET
+	connWS                        // the session's WebSocket transport
+	connProbe                     // a WebSocket probing for the upgrade
+)
+
+type connRef struct {
+	s    *Session
+	kind connKind
+}
+
+type timerKind uint8
+
+const (
+	timerPing timerKind = iota + 1
+	timerPong
+	timerUpgrade
+	timerClose
+)
+
+type timerRef struct {
+	s    *Session
+	kind timerKind
+}
+
+// Server is the Engine.IO server machine. Not safe for concurrent use: one
+// owner drives it (STYLE.md §3).
+type Server struct {
+	cfg      Config
+	handler  Handler
+	rng      *rand.ChaCha8
+	sessions map[wire.SID]*Session
+	conns    map[wire.ConnID]connRef
+	timers   clock.Timers
+	tmap     map[clock.TimerID]timerRef
+	out      []wire.Output
+	outHead  int
+	dirty    []*Session
+	openJSON []byte // handshake JSON after the sid, shared by all sessions
+}
+
+// NewServer returns an Engine.IO server. h may be nil (engine-only server).
+func NewServer(cfg Config, h Handler) *Server {
+	cfg.init()
+	s := &Server{
+		cfg:      cfg,
+		handler:  h,
+		rng:      rand.NewChaCha8(cfg.Seed),
+		sessions: make(map[wire.SID]*Session),
+		conns:    make(map[wire.ConnID]connRef),
+		tmap:     make(map[clock.TimerID]timerRef),
+	}
+	return s
+}
+
+// Config returns the configuration with defaults applied.
+func (e *Server) Config() Config { return e.cfg }
+
+// Session returns the open session sid, or nil.
+func (e *Server) Session(sid wire.SID) *Session { return e.sessions[sid] }
+
+// Len is the number of sessions (open or closing).
+func (e *Server) Len() int { return len(e.sessions) }
+
+// Push queues an output for the host, after the ones already queued. The
+// Socket.IO layer uses it for its notifications. Frames queued with Send are
+// flushed at the next Poll (so one mutation's packets share one polling
+// response), which may put them after outputs pushed later in the same
+// mutation; notifications carry no ordering against frames.
+func (e *Server) Push(o wire.Output) {
+	e.out = append(e.out, o)
+}
+
+// Poll returns the next output; when none is left it returns wire.Wait with
+// the engine's next deadline.
+func (e *Server) Poll() wire.Output {
+	e.flushDirty()
+	if e.outHead < len(e.out) {
+		o := e.out[e.outHead]
+		e.out[e.outHead] = nil
+		e.outHead++
+		if e.outHead == len(e.out) {
+			e.out, e.outHead = e.out[:0], 0
+		}
+		return o
+	}
+	return wire.Wait{Deadline: e.timers.Deadline()}
+}
+
+// Deadline is the engine's earliest timer, 0 if none.
+func (e *Server) Deadline() clock.Instant { return e.timers.Deadline() }
+
+// Handle feeds one input. It returns an error only for local misuse.
+func (e *Server) Handle(now clock.Instant, in wire.Input) error {
+	switch in := in.(type) {
+	case wire.HTTPRequest:
+		e.request(now, in)
+	case wire.Recv:
+		e.recv(now, in)
+	case wire.Closed:
+		e.closed(now, in)
+	case wire.Timeout:
+		e.timeout(now)
+	default:
+		return errors.New("engine: unknown input")
+	}
+	return nil
+}
+
+func (e *Server) schedule(s *Session, kind timerKind, at clock.Instant) clock.TimerID {
+	id := e.timers.Schedule(at)
+	e.tmap[id] = timerRef{s, kind}
+	return id
+}
+
+func (e *Server) cancel(id *clock.TimerID) {
+	if *id != 0 {
+		e.timers.Cancel(*id)
+		delete(e.tmap, *id)
+		*id = 0
+	}
+}
+
+func (e *Server) timeout(now clock.Instant) {
+	for {
+		id, ok := e.timers.Expired(now)
+		if !ok {
+			return
+		}
+		ref, ok := e.tmap[id]
+		if !ok {
+			continue
+		}
+		delete(e.tmap, id)
+		s := ref.s
+		switch ref.kind {
+		case timerPing:
+			s.pingTimer = 0
+			if s.state == stateOpen {
+				// the pong deadline runs from when the ping is queued, not delivered
+				e.queue(s, wire.Frame{Data: pingFrame}, false)
+				if s.state == stateOpen { // queue may have closed it (MaxBufferedBytes)
+					s.pongTimer = e.schedule(s, timerPong, now.Add(e.cfg.PingTimeout))
+					s.refreshedPong = false
+				}
+			}
+		case timerPong:
+			s.pongTimer = 0
+			e.close(now, s, wire.ReasonPingTimeout, closeSendClose)
+		case timerUpgrade:
+			s.upgradeTimer = 0
+			if s.probe != 0 {
+				e.dropProbe(s)
+			}
+		case timerClose:
+			s.closeTimer = 0
+			e.forget(s)
+		}
+	}
+}
+
+var (
+	pingFrame  = []byte("2")
+	pongProbe  = []byte("3probe")
+	noopFrame  = []byte("6")
+	closeFrame = []byte("1")
+)
+
+// ---- HTTP requests -------------------------------------------------------
+
+type query struct {
+	eio, transport, sid string
+	hasSID              bool
+}
+
+func parseQuery(q string) query {
+	var r query
+	for len(q) > 0 {
+		var kv string
+		if i := indexByte(q, '&'); i >= 0 {
+			kv, q = q[:i], q[i+1:]
+		} else {
+			kv, q = q, ""
+		}
+		k, v := kv, ""
+		if i := indexByte(kv, '='); i >= 0 {
+			k, v = kv[:i], kv[i+1:]
+		}
+		switch k {
+		case "EIO":
+			r.eio = unescape(v)
+		case "transport":
+			r.transport = unescape(v)
+		case "sid":
+			r.sid, r.hasSID = unescape(v), true
+		}
+	}
+	return r
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// unescape decodes %XX and '+' in a query value; malformed escapes stay as is.
+func unescape(v string) string {
+	if indexByte(v, '%') < 0 && indexByte(v, '+') < 0 {
+		return v
+	}
+	b := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '+':
+			b = append(b, ' ')
+		case '%':
+			if i+2 < len(v) {
+				h, ok1 := unhex(v[i+1])
+				l, ok2 := unhex(v[i+2])
+				if ok1 && ok2 {
+					b = append(b, h<<4|l)
+					i += 2
+					continue
+				}
+			}
+			b = append(b, c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func (e *Server) transportAllowed(name string) bool {
+	switch name {
+	case "polling":
+		return e.cfg.Transports&Polling != 0
+	case "websocket":
+		return e.cfg.Transports&WebSocket != 0
+	}
+	return false
+}
+
+// request implements the official Server.verify / handleRequest /
+// handleUpgrade order of checks (engine.io lib/server.ts).
+func (e *Server) request(now clock.Instant, r wire.HTTPRequest) {
+	q := parseQuery(r.Query)
+	if !e.transportAllowed(q.transport) {
+		e.Push(errorResponse(r.Conn, ErrUnknownTransport, r.WebSocket))
+		return
+	}
+	if q.hasSID && q.sid != "" {
+		s := e.sessions[wire.SID(q.sid)]
+		if s == nil {
+			e.Push(errorResponse(r.Conn, ErrUnknownSID, r.WebSocket))
+			return
+		}
+		if r.WebSocket {
+			if q.transport != "websocket" {
+				// server.ts onWebSocket: "transport doesnt handle
+				// upgraded requests" — accepted, then closed.
+				e.Push(wire.AcceptWebSocket{Conn: r.Conn})
+				e.Push(wire.CloseConn{Conn: r.Conn})
+				return
+			}
+			e.upgradeRequest(now, s, r)
+			return
+		}
+		// Only polling runs over plain HTTP requests: a plain request
+		// naming the websocket transport would otherwise be parked on a
+		// WebSocket session and never answered.
+		if s.transport() != q.transport || q.transport != "polling" || (q.eio != "" && q.eio != "4") {
+			e.Push(errorResponse(r.Conn, ErrBadRequest, false))
+			return
+		}
+		e.pollingRequest(now, s, r)
+		return
+	}
+	// A handshake (engine.io-protocol §"Handshake").
+	if r.Method != "GET" {
+		e.Push(errorResponse(r.Conn, ErrBadHandshakeMethod, r.WebSocket))
+		return
+	}
+	if q.transport == "websocket" && !r.WebSocket {
+		e.Push(errorResponse(r.Conn, ErrBadRequest, false))
+		return
+	}
+	if q.eio != "4" {
+		e.Push(errorResponse(r.Conn, ErrUnsupportedProtocol, r.WebSocket))
+		return
+	}
+	if r.WebSocket != (q.transport == "websocket") {
+		// An upgrade request asking for polling: the official server runs
+		// it as a polling handshake on a socket that then never answers;
+		// refuse it plainly.
+		e.Push(errorResponse(r.Conn, ErrBadRequest, r.WebSocket))
+		return
+	}
+	e.handshake(now, r.Conn, r.WebSocket)
+}
+
+func (e *Server) newSID() wire.SID {
+	var raw [15]byte
+	for i := 0; i < len(raw); i += 8 {
+		v := e.rng.Uint64()
+		for j := 0; j < 8 && i+j < len(raw); j++ {
+			raw[i+j] = byte(v >> (8 * j))
+		}
+	}
+	var out [20]byte
+	base64.URLEncoding.Encode(out[:], raw[:])
+	return wire.SID(out[:])
+}
+
+// NewID returns a fresh 20-character id from the machine's generator (also
+// used by the Socket.IO layer for socket ids).
+func (e *Server) NewID() string {
+	for {
+		sid := e.newSID()
+		if e.sessions[sid] == nil {
+			return string(sid)
+		}
+	}
+}
+
+func (e *Server) handshakeJSON(sid wire.SID, websocket bool) []byte {
+	b := make([]byte, 0, 128)
+	b = append(b, `0{"sid":"`...)
+	b = append(b, sid...)
+	if websocket || e.cfg.DisableUpgrades || e.cfg.Transports&WebSocket == 0 {
+		b = append(b, `","upgrades":[],"pingInterval":`...)
+	} else {
+		b = append(b, `","upgrades":["websocket"],"pingInterval":`...)
+	}
+	b = strconv.AppendInt(b, e.cfg.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, e.cfg.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, int64(e.cfg.MaxPayload), 10)
+	return append(b, '}')
+}
+
+func (e *Server) handshake(now clock.Instant, conn wire.ConnID, websocket bool) {
+	s := &Session{ID: wire.SID(e.NewID()), state: stateOpen}
+	e.sessions[s.ID] = s
+	open := wire.Frame{Data: e.handshakeJSON(s.ID, websocket)}
+	if websocket {
+		s.ws = conn
+		e.conns[conn] = connRef{s, connWS}
+		e.Push(wire.AcceptWebSocket{Conn: conn})
+		e.queue(s, open, false)
+	} else {
+		s.get = conn
+		e.conns[conn] = connRef{s, connGet}
+		e.queue(s, open, false)
+	}
+	s.pingTimer = e.schedule(s, timerPing, now.Add(e.cfg.PingInterval))
+	e.Push(wire.SessionOpened{SID: s.ID, Conn: conn, WebSocket: websocket})
+	if e.handler != nil {
+		e.handler.Opened(now, s)
+	}
+}
+
+// pollingRequest is polling.ts onRequest for an existing session.
+func (e *Server) pollingRequest(now clock.Instant, s *Session, r wire.HTTPRequest) {
+	switch r.Method {
+	case "GET":
+		if s.get != 0 {
+			// Overlapping GETs (polling.ts onPollRequest "overlap from
+			// client"): 400 for the newcomer, and the session closes,
+			// answering the parked GET with a close packet.
+			e.Push(wire.Respond{Conn: r.Conn, Status: 400})
+			e.close(now, s, wire.ReasonTransportError, closeSendClose)
+			return
+		}
+		if s.state == stateClosing {
+			e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: e.payload(s, closeFrame)})
+			e.forget(s)
+			return
+		}
+		s.get = r.Conn
+		e.conns[r.Conn] = connRef{s, connGet}
+		if s.upgrading && len(s.buf) == 0 {
+			// polling must end so the client can finish the upgrade
+			e.queue(s, wire.Frame{Data: noopFrame}, false)
+		}
+		e.markDirty(s)
+	case "POST":
+		if s.state == stateClosing {
+			e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypeOK, Body: okBody})
+			return
+		}
+		if r.TooLarge {
+			// engine.io 6.6.13: 413, and the session closes
+			e.Push(wire.Respond{Conn: r.Conn, Status: 413})
+			e.close(now, s, wire.ReasonTransportError, closeSendClose)
+			return
+		}
+		if r.Binary {
+			// v4 polling is text only (polling.ts onDataRequest "invalid content")
+			e.Push(wire.Respond{Conn: r.Conn, Status: 400})
+			e.close(now, s, wire.ReasonTransportError, closeSendClose)
+			return
+		}
+		clientClosed := false
+		err := eio.DecodePayload(r.Body, func(p eio.Packet) bool {
+			if p.Type == eio.Close {
+				clientClosed = true
+				return false
+			}
+			e.packet(now, s, p)
+			return s.state == stateOpen
+		})
+		if err != nil {
+			// the official server answers "ok" and closes the session
+			e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypeOK, Body: okBody})
+			e.close(now, s, wire.ReasonParseError, closeSendClose)
+			return
+		}
+		e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypeOK, Body: okBody})
+		if clientClosed && s.state == stateOpen {
+			e.close(now, s, wire.ReasonTransportClose, closeSendNoop)
+		}
+	default:
+		e.Push(wire.Respond{Conn: r.Conn, Status: 500})
+	}
+}
+
+var okBody = []byte("ok")
+
+// upgradeRequest is onWebSocket for a WebSocket carrying a sid.
+func (e *Server) upgradeRequest(now clock.Instant, s *Session, r wire.HTTPRequest) {
+	if s.state != stateOpen || s.ws != 0 || s.probe != 0 || e.cfg.DisableUpgrades {
+		// already upgraded or upgrading: accepted, then closed (as Node does)
+		e.Push(wire.AcceptWebSocket{Conn: r.Conn})
+		e.Push(wire.CloseConn{Conn: r.Conn})
+		return
+	}
+	s.probe = r.Conn
+	e.conns[r.Conn] = connRef{s, connProbe}
+	e.Push(wire.AcceptWebSocket{Conn: r.Conn})
+	s.upgradeTimer = e.schedule(s, timerUpgrade, now.Add(e.cfg.UpgradeTimeout))
+}
+
+// ---- WebSocket and connection events -------------------------------------
+
+func (e *Server) recv(now clock.Instant, in wire.Recv) {
+	ref, ok := e.conns[in.Conn]
+	if !ok {
+		return
+	}
+	s := ref.s
+	if len(in.Data) > e.cfg.MaxPayload {
+		e.close(now, s, wire.ReasonTransportError, closeSendClose)
+		return
+	}
+	p, err := eio.DecodePacket(in.Data, in.Binary)
+	switch ref.kind {
+	case connProbe:
+		switch {
+		case err == nil && p.Type == eio.Ping && string(p.Data) == "probe" && !s.upgrading:
+			e.Push(wire.Send{Conn: in.Conn, Frames: []wire.Frame{{Data: pongProbe}}})
+			s.upgrading = true
+			if s.get != 0 && len(s.buf) == 0 {
+				e.queue(s, wire.Frame{Data: noopFrame}, false)
+			}
+		case err == nil && p.Type == eio.Upgrade && s.upgrading:
+			e.completeUpgrade(now, s)
+		default:
+			e.dropProbe(s)
+		}
+	case connWS:
+		if err != nil {
+			e.close(now, s, wire.ReasonParseError, closeSendClose)
+			return
+		}
+		if p.Type == eio.Close {
+			// The client asked to close: the server closes the WebSocket
+			// (CONFORMANCE A.9), so the host must be told.
+			e.close(now, s, wire.ReasonTransportClose, closeSendClose)
+			return
+		}
+		e.packet(now, s, p)
+	}
+}
+
+func (e *Server) dropProbe(s *Session) {
+	delete(e.conns, s.probe)
+	e.Push(wire.CloseConn{Conn: s.probe})
+	s.probe = 0
+	s.upgrading = false
+	e.cancel(&s.upgradeTimer)
+}
+
+func (e *Server) completeUpgrade(now clock.Instant, s *Session) {
+	e.cancel(&s.upgradeTimer)
+	if s.get != 0 {
+		// end the pending poll so the client's polling loop stops
+		e.queue(s, wire.Frame{Data: noopFrame}, false)
+		if s.state != stateOpen {
+			return // queue closed it (MaxBufferedBytes), probe included
+		}
+		e.flushPolling(s)
+	}
+	s.ws, s.probe, s.upgrading = s.probe, 0, false
+	e.conns[s.ws] = connRef{s, connWS}
+	e.Push(wire.SessionUpgraded{SID: s.ID, Conn: s.ws})
+	if len(s.buf) > 0 {
+		e.markDirty(s) // packets buffered during the upgrade go out on the WebSocket
+	}
+}
+
+func (e *Server) closed(now clock.Instant, in wire.Closed) {
+	ref, ok := e.conns[in.Conn]
+	if !ok {
+		return
+	}
+	delete(e.conns, in.Conn)
+	s := ref.s
+	switch ref.kind {
+	case connProbe:
+		s.probe, s.upgrading = 0, false
+		e.cancel(&s.upgradeTimer)
+	case connGet:
+		// polling.ts: "poll connection closed prematurely"
+		s.get = 0
+		e.close(now, s, wire.ReasonTransportError, closeSendNone)
+	case connWS:
+		s.ws = 0
+		reason := wire.ReasonTransportClose
+		if in.Error {
+			reason = wire.ReasonTransportError
+		}
+		e.close(now, s, reason, closeSendNone)
+	}
+}
+
+// packet is socket.ts onPacket for an open session.
+func (e *Server) packet(now clock.Instant, s *Session, p eio.Packet) {
+	if s.state != stateOpen {
+		return
+	}
+	if p.Type != eio.Pong && s.pongTimer != 0 && !s.refreshedPong {
+		// engine.io 6.6.13: other traffic while a pong is awaited pushes
+		// the pong deadline back, once per ping
+		s.refreshedPong = true
+		e.cancel(&s.pongTimer)
+		s.pongTimer = e.schedule(s, timerPong, now.Add(e.cfg.PingTimeout))
+	}
+	switch p.Type {
+	case eio.Pong:
+		e.cancel(&s.pongTimer)
+		e.cancel(&s.pingTimer)
+		s.pingTimer = e.schedule(s, timerPing, now.Add(e.cfg.PingInterval))
+	case eio.Ping:
+		// v4: the server pings; a client ping is "invalid heartbeat direction"
+		e.close(now, s, wire.ReasonTransportError, closeSendClose)
+	case eio.Message:
+		if e.handler != nil {
+			e.handler.Message(now, s, p.Data, p.Binary)
+		} else {
+			e.Push(wire.MessageReceived{SID: s.ID, Data: p.Data, Binary: p.Binary})
+		}
+	}
+	// open, upgrade and noop on the active transport are ignored
+}

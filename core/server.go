@@ -1,0 +1,257 @@
+// Package core is the Socket.IO v5 server machine over Engine.IO v4:
+// namespaces, sockets, rooms, acknowledgements and broadcast planning. It is
+// deterministic and does no I/O: no sockets, no clock reads, no goroutines,
+// no randomness source of its own. The host feeds wire.Input values with the
+// current instant, calls commands (Emit, Broadcast, Join, ...) and drains
+// wire.Output values with Poll until wire.Wait, whose Deadline says when to
+// feed wire.Timeout next (STYLE.md §3).
+//
+// core imports only core/* and the standard library's pure packages
+// (imports_test.go checks the list), so it also builds for wasip1 and js.
+package core
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/engine"
+	"github.com/socketcore/socketcore/core/sio"
+	"github.com/socketcore/socketcore/core/wire"
+)
+
+// Config configures a Server. Zero values take the official server's defaults.
+type Config struct {
+	engine.Config
+
+	ConnectTimeout time.Duration // default 45s: a session that joins no namespace by then is closed
+	MaxAttachments int           // default 10 binary attachments per packet
+	MaxDepth       int           // default 64: JSON nesting accepted in a packet
+	// DynamicNamespaces sends a ConnectRequested (Known=false) for an
+	// unregistered namespace instead of refusing it at once with
+	// "Invalid namespace".
+	DynamicNamespaces bool
+}
+
+func (c *Config) init() {
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 45 * time.Second
+	}
+	if c.MaxAttachments <= 0 {
+		c.MaxAttachments = 10
+	}
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = 64
+	}
+}
+
+// Errors for local misuse of the API (never for peer misbehaviour).
+var (
+	ErrUnknownSocket    = errors.New("core: unknown socket")
+	ErrUnknownNamespace = errors.New("core: unknown namespace")
+	ErrNamespaceExists  = errors.New("core: namespace already exists")
+	ErrUnknownInput     = errors.New("core: unknown input")
+)
+
+// Server is the Socket.IO server machine. Not safe for concurrent use: one
+// owner drives it.
+type Server struct {
+	cfg     Config
+	eng     *engine.Server
+	nsps    map[string]*namespace
+	sockets map[wire.SocketID]*socket
+	pending map[wire.SocketID]*socket // waiting for AcceptConnect/RejectConnect
+	timers  clock.Timers
+	tmap    map[clock.TimerID]timerRef
+	inAcks  map[wire.AckRef]inAck
+	outAcks map[wire.AckRef]*outAck
+	nextRef wire.AckRef
+	gen     uint64 // broadcast generation, to dedupe targets without a map
+	limits  sio.Limits
+	scratch []byte
+}
+
+type timerKind uint8
+
+const (
+	timerConnect timerKind = iota + 1
+	timerAck
+)
+
+type timerRef struct {
+	kind timerKind
+	c    *client
+	ref  wire.AckRef
+}
+
+// NewServer returns a Server with the namespace "/" registered (ungated).
+func NewServer(cfg Config) *Server {
+	cfg.init()
+	s := &Server{
+		cfg:     cfg,
+		nsps:    make(map[string]*namespace),
+		sockets: make(map[wire.SocketID]*socket),
+		pending: make(map[wire.SocketID]*socket),
+		tmap:    make(map[clock.TimerID]timerRef),
+		inAcks:  make(map[wire.AckRef]inAck),
+		outAcks: make(map[wire.AckRef]*outAck),
+		limits:  sio.Limits{MaxAttachments: cfg.MaxAttachments, MaxDepth: cfg.MaxDepth},
+	}
+	s.eng = engine.NewServer(cfg.Config, (*handler)(s))
+	s.nsps["/"] = &namespace{name: "/", rooms: make(map[string]*socketSet)}
+	return s
+}
+
+// Config returns the configuration with defaults applied.
+func (s *Server) Config() Config { c := s.cfg; c.Config = s.eng.Config(); return c }
+
+// AddNamespace registers a namespace. When gated, every connection to it
+// waits for the application's AcceptConnect/RejectConnect (middleware);
+// otherwise connections are accepted at once. "/" exists from the start
+// (ungated); registering it again changes its gate.
+func (s *Server) AddNamespace(name string, gated bool) error {
+	if name == "" || name[0] != '/' {
+		return ErrUnknownNamespace
+	}
+	if n := s.nsps[name]; n != nil {
+		n.gated = gated
+		return nil
+	}
+	s.nsps[name] = &namespace{name: name, gated: gated, rooms: make(map[string]*socketSet)}
+	return nil
+}
+
+// Handle feeds one input. It returns an error only for local misuse.
+func (s *Server) Handle(now clock.Instant, in wire.Input) error {
+	switch in.(type) {
+	case wire.HTTPRequest, wire.Recv, wire.Closed:
+		return s.eng.Handle(now, in)
+	case wire.Timeout:
+		s.eng.Handle(now, in)
+		s.fire(now)
+		return nil
+	}
+	return ErrUnknownInput
+}
+
+// Poll returns the next output; wire.Wait ends a drain.
+func (s *Server) Poll() wire.Output {
+	o := s.eng.Poll()
+	if w, ok := o.(wire.Wait); ok {
+		if d := s.timers.Deadline(); d != 0 && (w.Deadline == 0 || d < w.Deadline) {
+			w.Deadline = d
+		}
+		return w
+	}
+	return o
+}
+
+func (s *Server) schedule(at clock.Instant, r timerRef) clock.TimerID {
+	id := s.timers.Schedule(at)
+	s.tmap[id] = r
+	return id
+}
+
+func (s *Server) cancel(id *clock.TimerID) {
+	if *id != 0 {
+		s.timers.Cancel(*id)
+		delete(s.tmap, *id)
+		*id = 0
+	}
+}
+
+func (s *Server) fire(now clock.Instant) {
+	for {
+		id, ok := s.timers.Expired(now)
+		if !ok {
+			return
+		}
+		r, ok := s.tmap[id]
+		if !ok {
+			continue
+		}
+		delete(s.tmap, id)
+		switch r.kind {
+		case timerConnect:
+			r.c.connectTimer = 0
+			if len(r.c.sockets) == 0 && r.c.sess.Open() {
+				// client.ts: no namespace joined within connectTimeout
+				s.eng.CloseSession(now, r.c.sess)
+			}
+		case timerAck:
+			if a := s.outAcks[r.ref]; a != nil {
+				a.timer = 0
+				s.ackTimedOut(a)
+			}
+		}
+	}
+}
+
+// handler adapts Server to engine.Handler without exporting the methods.
+type handler Server
+
+func (h *handler) Opened(now clock.Instant, es *engine.Session) {
+	s := (*Server)(h)
+	c := &client{sess: es, sockets: make(map[string]*socket, 1)}
+	c.reasm.Limits = s.limits
+	es.Owner = c
+	c.connectTimer = s.schedule(now.Add(s.cfg.ConnectTimeout), timerRef{kind: timerConnect, c: c})
+}
+
+func (h *handler) Message(now clock.Instant, es *engine.Session, data []byte, binary bool) {
+	s := (*Server)(h)
+	c := es.Owner.(*client)
+	var (
+		p        sio.Packet
+		atts     [][]byte
+		complete bool
+		err      error
+	)
+	if binary {
+		p, atts, complete, err = c.reasm.Binary(data)
+	} else {
+		p, complete, err = c.reasm.Text(data)
+	}
+	if err == nil && complete && len(atts) > 0 {
+		err = sio.CheckPlaceholders(p.Data, len(atts))
+	}
+	if err != nil {
+		// client.ts onerror: the connection is closed
+		s.eng.CloseSession(now, es)
+		return
+	}
+	if complete {
+		s.dispatch(now, c, p, atts)
+	}
+}
+
+func (h *handler) Closed(now clock.Instant, es *engine.Session, reason string) {
+	s := (*Server)(h)
+	c, _ := es.Owner.(*client)
+	if c == nil {
+		return
+	}
+	s.cancel(&c.connectTimer)
+	for _, so := range slices.Clone(c.order) { // onclose edits c.order
+		if so.connected {
+			s.onclose(so, reason)
+		}
+	}
+	for _, so := range c.pendingSockets {
+		delete(s.pending, so.id)
+	}
+	c.pendingSockets = nil
+	c.order = nil
+}
+
+// Close shuts the server down: every socket disconnects with "server
+// shutting down" and every session is closed.
+func (s *Server) Close(now clock.Instant) {
+	for _, so := range sortedSockets(s.sockets) {
+		if so.connected {
+			s.onclose(so, wire.ReasonServerShuttingDown)
+		}
+	}
+	s.eng.CloseAll(now)
+}

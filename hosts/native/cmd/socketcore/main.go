@@ -1,0 +1,317 @@
+// Command socketcore is a Socket.IO 4.x server.
+//
+//	socketcore [serve] [--addr 127.0.0.1:3000] [--path /socket.io/] [--cors-origin ORIGINS] ...
+//	socketcore conformance [--engine-addr HOST:PORT] [--sio-addr HOST:PORT]
+//	socketcore bench-server [--addr 127.0.0.1:3004]
+//
+// Every flag can also be set from the environment: SOCKETCORE_<FLAG> with
+// dashes as underscores (SOCKETCORE_ADDR, SOCKETCORE_CORS_ORIGIN, ...).
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/socketcore/socketcore/hosts/native"
+)
+
+//go:embed web
+var webFS embed.FS
+
+func main() {
+	args := os.Args[1:]
+	mode := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		mode, args = args[0], args[1:]
+	}
+	var err error
+	switch mode {
+	case "serve":
+		err = serve(args)
+	case "conformance":
+		err = conformance(args)
+	case "bench-server":
+		err = benchServer(args)
+	default:
+		err = fmt.Errorf("unknown mode %q (serve, conformance, bench-server)", mode)
+	}
+	if err != nil {
+		log.SetFlags(0)
+		log.Fatal("socketcore: ", err)
+	}
+}
+
+// parse parses flags, taking defaults from SOCKETCORE_* variables first.
+func parse(fs *flag.FlagSet, args []string) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		key := "SOCKETCORE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(key); ok {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s: %v", key, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	return fs.Parse(args)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type commonFlags struct {
+	path         string
+	cors         string
+	pingInterval time.Duration
+	pingTimeout  time.Duration
+	connectTO    time.Duration
+	maxBuffer    int
+	transports   string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet, path string) {
+	fs.StringVar(&c.path, "path", path, "request path of the Socket.IO endpoint")
+	fs.StringVar(&c.cors, "cors-origin", "", `allowed CORS origins, comma-separated ("*" for any; empty: no CORS)`)
+	fs.DurationVar(&c.pingInterval, "ping-interval", 25*time.Second, "Engine.IO ping interval")
+	fs.DurationVar(&c.pingTimeout, "ping-timeout", 20*time.Second, "Engine.IO ping timeout")
+	fs.DurationVar(&c.connectTO, "connect-timeout", 45*time.Second, "time a client has to join a namespace")
+	fs.IntVar(&c.maxBuffer, "max-http-buffer-size", 1_000_000, "largest message or polling POST, in bytes")
+	fs.StringVar(&c.transports, "transports", "polling,websocket", "accepted transports")
+}
+
+func (c *commonFlags) options() native.Options {
+	o := native.Options{
+		Path:              c.path,
+		PingInterval:      c.pingInterval,
+		PingTimeout:       c.pingTimeout,
+		ConnectTimeout:    c.connectTO,
+		MaxHTTPBufferSize: c.maxBuffer,
+		Transports:        splitList(c.transports),
+	}
+	if origins := splitList(c.cors); len(origins) > 0 {
+		o.CORS = &native.CORS{Origins: origins}
+	}
+	return o
+}
+
+// listen serves h on addr until SIGINT/SIGTERM or ctx ends.
+func listen(ctx context.Context, addr string, h http.Handler) (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       120 * time.Second,
+	}
+	go hs.Serve(ln)
+	return hs, ln, nil
+}
+
+func waitSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	<-ch
+	signal.Stop(ch)
+}
+
+func shutdown(hs ...*http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, h := range hs {
+		h.Shutdown(ctx)
+	}
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:3000", "listen address")
+	clientJS := fs.String("client-js", "node_modules/socket.io-client/dist/socket.io.min.js", "official client bundle served at PATH/socket.io.js (empty: none)")
+	var c commonFlags
+	c.register(fs, "/socket.io/")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	opts := c.options()
+	if _, err := os.Stat(*clientJS); err == nil {
+		opts.ClientJS = *clientJS
+	} else if *clientJS != "" {
+		log.Printf("socketcore: %s not found (run `npm ci`); the demo page needs it", *clientJS)
+	}
+	srv := native.NewServer(opts)
+	defer srv.Close()
+	chat(srv)
+	mux := http.NewServeMux()
+	mux.Handle(srv.Path(), srv)
+	web, _ := fs2sub(webFS, "web")
+	mux.Handle("/", http.FileServer(http.FS(web)))
+	hs, ln, err := listen(context.Background(), *addr, mux)
+	if err != nil {
+		return err
+	}
+	log.Printf("socketcore: serving Socket.IO on http://%s%s (demo at http://%s/)", ln.Addr(), srv.Path(), ln.Addr())
+	waitSignal()
+	shutdown(hs)
+	return nil
+}
+
+func fs2sub(f embed.FS, dir string) (fs.FS, error) { return fs.Sub(f, dir) }
+
+// chat is the demo page's server side.
+func chat(srv *native.Server) {
+	presence := func() {
+		srv.Emit("presence", map[string]any{"count": len(srv.Of("/").SocketIDs())})
+	}
+	srv.OnConnection(func(s *native.Socket) {
+		s.On("chat", func(text string) {
+			if text = strings.TrimSpace(text); text == "" || len(text) > 2000 {
+				return
+			}
+			from := s.ID()
+			if len(from) > 6 {
+				from = from[:6]
+			}
+			srv.Emit("chat", map[string]any{"from": from, "text": text, "at": time.Now().UnixMilli()})
+		})
+		s.OnDisconnect(func(string) { presence() })
+		presence()
+	})
+}
+
+func conformance(args []string) error {
+	fs := flag.NewFlagSet("conformance", flag.ExitOnError)
+	engineAddr := fs.String("engine-addr", "127.0.0.1:3000", "Engine.IO echo server address (path /engine.io/); empty: off")
+	sioAddr := fs.String("sio-addr", "127.0.0.1:3001", "Socket.IO server address (path /socket.io/); empty: off")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var servers []*http.Server
+	base := native.Options{
+		PingInterval:   300 * time.Millisecond,
+		PingTimeout:    200 * time.Millisecond,
+		ConnectTimeout: time.Second,
+		CORS:           &native.CORS{Origins: []string{"*"}},
+	}
+	if *engineAddr != "" {
+		eo := base
+		eo.Path = "/engine.io/"
+		es := native.NewEngineServer(eo)
+		defer es.Close()
+		es.OnMessage = func(e *native.EngineServer, sid string, data []byte, binary bool) {
+			e.SendLocked(sid, data, binary)
+		}
+		mux := http.NewServeMux()
+		mux.Handle(es.Path(), es)
+		hs, ln, err := listen(context.Background(), *engineAddr, mux)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, hs)
+		log.Printf("socketcore: Engine.IO conformance server on http://%s/engine.io/", ln.Addr())
+	}
+	if *sioAddr != "" {
+		srv := native.NewServer(base)
+		defer srv.Close()
+		ConformanceApp(srv)
+		mux := http.NewServeMux()
+		mux.Handle(srv.Path(), srv)
+		hs, ln, err := listen(context.Background(), *sioAddr, mux)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, hs)
+		log.Printf("socketcore: Socket.IO conformance server on http://%s/socket.io/", ln.Addr())
+	}
+	if len(servers) == 0 {
+		return errors.New("nothing to serve")
+	}
+	waitSignal()
+	shutdown(servers...)
+	return nil
+}
+
+// ConformanceApp is the application of CONFORMANCE-SERVERS.md section B:
+// "/" and "/custom", each greeting with "auth"; "message" echoed as
+// "message-back"; "message-with-ack" acknowledged with its arguments.
+func ConformanceApp(srv *native.Server) {
+	for _, name := range []string{"/", "/custom"} {
+		srv.Of(name).OnConnection(func(s *native.Socket) {
+			s.Emit("auth", s.Handshake().Auth)
+			s.On("message", func(args native.Args) {
+				s.Emit("message-back", args.Values()...)
+			})
+			s.On("message-with-ack", func(args native.Args, ack native.Ack) {
+				ack(args.Values()...)
+			})
+		})
+	}
+}
+
+func benchServer(args []string) error {
+	fs := flag.NewFlagSet("bench-server", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:3004", "listen address")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	srv := native.NewServer(native.Options{})
+	defer srv.Close()
+	BenchApp(srv)
+	mux := http.NewServeMux()
+	mux.Handle(srv.Path(), srv)
+	hs, ln, err := listen(context.Background(), *addr, mux)
+	if err != nil {
+		return err
+	}
+	log.Printf("socketcore: bench server on http://%s/socket.io/", ln.Addr())
+	waitSignal()
+	shutdown(hs)
+	return nil
+}
+
+// BenchApp implements ../shared/bench/BENCH-PROTOCOL.md with the public API.
+func BenchApp(srv *native.Server) {
+	srv.OnConnection(func(s *native.Socket) {
+		s.On("echo", func(args native.Args, ack native.Ack) {
+			vals := make([]any, len(args.Raw))
+			for i, r := range args.Raw {
+				vals[i] = r // raw JSON goes back as is
+			}
+			ack(vals...)
+		})
+		s.On("join", func(room string, ack native.Ack) {
+			s.Join(room)
+			ack("ok")
+		})
+		s.On("broadcast", func(payload native.Args, ack native.Ack) {
+			var p any = nil
+			if payload.Len() > 0 {
+				p = payload.Raw[0]
+			}
+			srv.To("bench").Emit("tick", p)
+			ack()
+		})
+	})
+}

@@ -1,0 +1,221 @@
+package native
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/wire"
+)
+
+// transport is the HTTP half of a host: it turns requests and WebSocket
+// messages into machine inputs and answers with what the driver replies.
+// It makes no protocol decision (STYLE.md §4).
+type transport struct {
+	opts     *Options
+	d        *driver
+	upgrader websocket.Upgrader
+	nextConn atomic.Uint64
+	wg       sync.WaitGroup // reader and writer goroutines
+	// onRequest, if set, runs on the driver for every request before the
+	// machine sees it (the Socket.IO layer keeps handshake data).
+	onRequest func(id wire.ConnID, r *http.Request)
+}
+
+func newTransport(opts *Options, d *driver) *transport {
+	t := &transport{opts: opts, d: d}
+	t.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		// The Origin is checked before the upgrade, by CORS.
+		CheckOrigin:       func(*http.Request) bool { return true },
+		EnableCompression: false,
+	}
+	return t
+}
+
+func isWebSocketRequest(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, part := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeCORS sets CORS headers; false when the Origin is refused.
+func (t *transport) writeCORS(w http.ResponseWriter, r *http.Request) bool {
+	c := t.opts.CORS
+	if c == nil {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if !c.allowed(origin) {
+		return false
+	}
+	h := w.Header()
+	if c.allowAll() && !c.Credentials {
+		h.Set("Access-Control-Allow-Origin", "*")
+	} else {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+	}
+	if c.Credentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	return true
+}
+
+func writeJSONError(w http.ResponseWriter, status, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b := strconv.AppendQuote([]byte(`{"code":`+strconv.Itoa(code)+`,"message":`), msg)
+	w.Write(append(b, '}'))
+}
+
+func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !t.writeCORS(w, r) {
+		writeJSONError(w, http.StatusForbidden, 4, "Forbidden")
+		return
+	}
+	if r.Method == http.MethodOptions && t.opts.CORS != nil && r.Header.Get("Origin") != "" {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE")
+		if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+			h.Set("Access-Control-Allow-Headers", rh)
+			h.Add("Vary", "Access-Control-Request-Headers")
+		}
+		if t.opts.CORS.MaxAge > 0 {
+			h.Set("Access-Control-Max-Age", strconv.Itoa(int(t.opts.CORS.MaxAge.Seconds())))
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	isWS := isWebSocketRequest(r)
+	if t.opts.AllowRequest != nil && r.URL.Query().Get("sid") == "" {
+		if err := t.opts.AllowRequest(r); err != nil {
+			writeJSONError(w, http.StatusForbidden, 4, err.Error())
+			return
+		}
+	}
+	in := wire.HTTPRequest{
+		Conn:      wire.ConnID(t.nextConn.Add(1)),
+		Method:    r.Method,
+		Query:     r.URL.RawQuery,
+		WebSocket: isWS,
+		Binary:    r.Header.Get("Content-Type") == "application/octet-stream",
+	}
+	if r.Method == http.MethodPost && !isWS {
+		body, err := io.ReadAll(io.LimitReader(r.Body, int64(t.opts.MaxHTTPBufferSize)+1))
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if len(body) > t.opts.MaxHTTPBufferSize {
+			in.TooLarge = true
+		} else {
+			in.Body = body
+		}
+	}
+	req := &httpReq{reply: make(chan reply, 1)}
+	if isWS {
+		req.ws = &wsConn{id: in.Conn, wg: &t.wg, writeTTL: t.opts.WriteTimeout}
+	}
+	if !t.d.post(func(now clock.Instant) {
+		t.d.reqs[in.Conn] = req
+		if t.onRequest != nil {
+			t.onRequest(in.Conn, r)
+		}
+		t.d.m.Handle(now, in)
+	}) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	var rep reply
+	select {
+	case rep = <-req.reply:
+	case <-r.Context().Done():
+		// the client went away (e.g. an aborted long-poll)
+		t.d.post(func(now clock.Instant) {
+			if t.d.reqs[in.Conn] != nil {
+				delete(t.d.reqs, in.Conn)
+				t.d.m.Handle(now, wire.Closed{Conn: in.Conn, Error: true})
+			}
+		})
+		return
+	}
+	if rep.upgrade {
+		t.serveWebSocket(w, r, req.ws)
+		return
+	}
+	if rep.contentType != "" {
+		w.Header().Set("Content-Type", rep.contentType)
+	}
+	if rep.status == 0 {
+		rep.status = http.StatusOK
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(rep.body)))
+	w.WriteHeader(rep.status)
+	w.Write(rep.body)
+}
+
+func (t *transport) serveWebSocket(w http.ResponseWriter, r *http.Request, c *wsConn) {
+	conn, err := t.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		t.d.post(func(now clock.Instant) {
+			delete(t.d.ws, c.id)
+			t.d.m.Handle(now, wire.Closed{Conn: c.id, Error: true})
+		})
+		return
+	}
+	conn.SetReadLimit(int64(t.opts.MaxHTTPBufferSize))
+	if !c.attach(conn) {
+		return
+	}
+	// This goroutine becomes the connection's reader; net/http has let go
+	// of it (hijacked), and it ends when the connection does.
+	for {
+		typ, data, err := conn.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			orderly := errors.As(err, &ce) && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway || ce.Code == websocket.CloseNoStatusReceived)
+			t.d.post(func(now clock.Instant) {
+				if t.d.ws[c.id] == c {
+					delete(t.d.ws, c.id)
+				}
+				t.d.m.Handle(now, wire.Closed{Conn: c.id, Error: !orderly})
+			})
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			c.closeAfterWrites()
+			conn.Close()
+			return
+		}
+		if typ != websocket.TextMessage && typ != websocket.BinaryMessage {
+			continue
+		}
+		if !t.d.post(func(now clock.Instant) {
+			t.d.m.Handle(now, wire.Recv{Conn: c.id, Data: data, Binary: typ == websocket.BinaryMessage})
+		}) {
+			conn.Close()
+			return
+		}
+	}
+}

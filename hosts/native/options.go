@@ -1,0 +1,116 @@
+package native
+
+import (
+	"crypto/rand"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/socketcore/socketcore/core"
+	"github.com/socketcore/socketcore/core/engine"
+)
+
+// Options configures a Server. Zero values take the defaults of Node's
+// socket.io server.
+type Options struct {
+	Path           string        // default "/socket.io/"
+	PingInterval   time.Duration // default 25s
+	PingTimeout    time.Duration // default 20s
+	ConnectTimeout time.Duration // default 45s
+	UpgradeTimeout time.Duration // default 10s
+	// MaxHTTPBufferSize bounds a polling POST body and a WebSocket message
+	// (maxHttpBufferSize), default 1e6 bytes.
+	MaxHTTPBufferSize int
+	// Transports lists the accepted transports, default polling and websocket.
+	Transports []string
+	// DisableUpgrades stops offering the polling → WebSocket upgrade.
+	DisableUpgrades bool
+	// CORS is the cross-origin policy; nil sends no CORS headers and checks
+	// no Origin.
+	CORS *CORS
+	// AllowRequest, if set, vets every handshake request; a non-nil error
+	// refuses it with 403 {"code":4,"message":"Forbidden"} (or the error's text).
+	AllowRequest func(r *http.Request) error
+	// ClientJS, if set, is a file served at Path+"socket.io.js" (the
+	// official client bundle, as Node's serveClient does).
+	ClientJS string
+	// WriteTimeout bounds one WebSocket write, default 10s.
+	WriteTimeout time.Duration
+	// Seed seeds the session and socket id generator; zero draws 32 bytes
+	// from crypto/rand (tests pass a fixed seed).
+	Seed [32]byte
+}
+
+// CORS is a cross-origin policy. It also guards the WebSocket upgrade: a
+// browser request whose Origin is not allowed is refused with 403.
+type CORS struct {
+	// Origins allowed; "*" allows any. Matching is exact on scheme://host[:port].
+	Origins     []string
+	Credentials bool
+	// MaxAge of a preflight answer, default none.
+	MaxAge time.Duration
+}
+
+func (c *CORS) allowAll() bool {
+	for _, o := range c.Origins {
+		if o == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *CORS) allowed(origin string) bool {
+	if c.allowAll() {
+		return true
+	}
+	for _, o := range c.Origins {
+		if strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *Options) init() {
+	if o.Path == "" {
+		o.Path = "/socket.io/"
+	}
+	if !strings.HasSuffix(o.Path, "/") {
+		o.Path += "/"
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.MaxHTTPBufferSize <= 0 {
+		o.MaxHTTPBufferSize = 1_000_000
+	}
+	if o.Seed == ([32]byte{}) {
+		rand.Read(o.Seed[:])
+	}
+}
+
+func (o *Options) engineConfig() engine.Config {
+	var t engine.Transports
+	for _, name := range o.Transports {
+		switch name {
+		case "polling":
+			t |= engine.Polling
+		case "websocket":
+			t |= engine.WebSocket
+		}
+	}
+	return engine.Config{
+		PingInterval:    o.PingInterval,
+		PingTimeout:     o.PingTimeout,
+		UpgradeTimeout:  o.UpgradeTimeout,
+		MaxPayload:      o.MaxHTTPBufferSize,
+		Transports:      t,
+		DisableUpgrades: o.DisableUpgrades,
+		Seed:            o.Seed,
+	}
+}
+
+func (o *Options) coreConfig() core.Config {
+	return core.Config{Config: o.engineConfig(), ConnectTimeout: o.ConnectTimeout, DynamicNamespaces: true}
+}

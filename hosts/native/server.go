@@ -1,0 +1,347 @@
+// Package native is the native host of socketcore: a net/http handler
+// serving Socket.IO 4.x clients over long-polling and WebSocket
+// (gorilla/websocket), and the Go server API around the protocol core.
+//
+// One driver goroutine owns the core machine; per connection there is one
+// reader goroutine and, only while frames are queued, one writer. Handlers
+// run on per-socket mailboxes (one goroutine while events are queued), in
+// order, never on the driver, so a slow handler cannot stall other sockets.
+package native
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/socketcore/socketcore/core"
+	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/wire"
+)
+
+// ErrClosed is returned by operations on a closed server or a disconnected socket.
+var ErrClosed = errors.New("socketcore: closed")
+
+// Handshake is what the client sent when it opened its session (socket.handshake).
+type Handshake struct {
+	Headers http.Header
+	Query   url.Values
+	Address string // remote address of the first request
+	Secure  bool
+	Time    time.Time
+	URL     string
+	Auth    json.RawMessage // the CONNECT payload of this namespace ({} when none)
+}
+
+// Server is a Socket.IO server. Mount it with http.Handle(srv.Path(), srv).
+type Server struct {
+	opts Options
+	core *core.Server
+	d    *driver
+	t    *transport
+
+	mu      sync.RWMutex
+	nsps    map[string]*Namespace
+	dynamic []*Namespace // parents of dynamic namespaces, in registration order
+	root    *Namespace
+	closed  bool
+	wg      sync.WaitGroup // mailbox goroutines
+
+	// owned by the driver goroutine
+	reqHandshakes map[wire.ConnID]*Handshake
+	handshakes    map[wire.SID]*Handshake
+	sockets       map[wire.SocketID]*Socket
+	waiters       map[wire.AckRef]chan ackResult
+	clientJS      []byte
+}
+
+type ackResult struct {
+	args     Args
+	err      error
+	replies  []Args
+	timedOut bool
+}
+
+// NewServer returns a running server with the namespace "/".
+func NewServer(opts Options) *Server {
+	opts.init()
+	s := &Server{
+		opts:          opts,
+		nsps:          make(map[string]*Namespace),
+		reqHandshakes: make(map[wire.ConnID]*Handshake),
+		handshakes:    make(map[wire.SID]*Handshake),
+		sockets:       make(map[wire.SocketID]*Socket),
+		waiters:       make(map[wire.AckRef]chan ackResult),
+	}
+	if opts.ClientJS != "" {
+		s.clientJS, _ = os.ReadFile(opts.ClientJS)
+	}
+	s.core = core.NewServer(opts.coreConfig())
+	s.d = newDriver(s.core, s.notify)
+	s.t = newTransport(&s.opts, s.d)
+	s.t.onRequest = s.onRequest
+	s.root = s.Of("/")
+	return s
+}
+
+// Path is the request path the server answers (default "/socket.io/").
+func (s *Server) Path() string { return s.opts.Path }
+
+// ServeHTTP serves the Engine.IO endpoint (and the client bundle, if configured).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.clientJS != nil && r.URL.Path == s.opts.Path+"socket.io.js" {
+		w.Header().Set("Content-Type", "application/javascript; charset=utf-8")
+		w.Write(s.clientJS)
+		return
+	}
+	s.t.ServeHTTP(w, r)
+}
+
+// Close disconnects every socket ("server shutting down"), closes every
+// session and stops the server's goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.d.call(func(now clock.Instant) { s.core.Close(now) })
+	s.d.call(func(clock.Instant) {}) // the drain after Close performed its outputs
+	s.d.stop()
+	s.t.wg.Wait()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) onRequest(id wire.ConnID, r *http.Request) {
+	if r.URL.Query().Get("sid") != "" {
+		return
+	}
+	hs := &Handshake{
+		Headers: r.Header.Clone(),
+		Query:   r.URL.Query(),
+		Address: r.RemoteAddr,
+		Secure:  r.TLS != nil,
+		Time:    time.Now(),
+		URL:     r.URL.RequestURI(),
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		hs.Address = host
+	}
+	s.reqHandshakes[id] = hs
+}
+
+// Of returns the namespace name, creating it if needed.
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	s.mu.Lock()
+	n := s.nsps[name]
+	if n == nil {
+		n = &Namespace{srv: s, name: name}
+		s.nsps[name] = n
+	}
+	s.mu.Unlock()
+	s.d.call(func(clock.Instant) { s.core.AddNamespace(name, true) })
+	return n
+}
+
+// OfDynamic registers a parent for dynamic namespaces: a client connecting
+// to an unknown namespace whose name match accepts gets a child namespace,
+// with the parent's middleware and connection handlers (io.of(regex/func)).
+func (s *Server) OfDynamic(match func(name string) bool) *Namespace {
+	n := &Namespace{srv: s, match: match}
+	s.mu.Lock()
+	s.dynamic = append(s.dynamic, n)
+	s.mu.Unlock()
+	return n
+}
+
+// Use adds middleware to "/".
+func (s *Server) Use(fn func(*Socket) error) { s.root.Use(fn) }
+
+// OnConnection registers a connection handler on "/".
+func (s *Server) OnConnection(fn func(*Socket)) { s.root.OnConnection(fn) }
+
+// Emit broadcasts to every socket of "/".
+func (s *Server) Emit(event string, args ...any) error { return s.root.Emit(event, args...) }
+
+// To targets rooms of "/".
+func (s *Server) To(rooms ...string) *BroadcastOperator { return s.root.To(rooms...) }
+
+// Except excludes rooms of "/".
+func (s *Server) Except(rooms ...string) *BroadcastOperator { return s.root.Except(rooms...) }
+
+// ---- notifications from the machine (on the driver goroutine) ------------
+
+func (s *Server) notify(now clock.Instant, o wire.Output) {
+	switch o := o.(type) {
+	case wire.SessionOpened:
+		if hs := s.reqHandshakes[o.Conn]; hs != nil {
+			delete(s.reqHandshakes, o.Conn)
+			s.handshakes[o.SID] = hs
+		}
+	case wire.SessionClosed:
+		delete(s.handshakes, o.SID)
+	case wire.ConnectRequested:
+		s.connectRequested(now, o)
+	case wire.Connected:
+		if so := s.sockets[o.Socket]; so != nil {
+			so.mbox.post(so.runConnected)
+		}
+	case wire.EventReceived:
+		if so := s.sockets[o.Socket]; so != nil {
+			so.mbox.post(func() { so.dispatch(o) })
+		} else if o.Ack != 0 {
+			s.core.Ack(o.Ack, nil, nil)
+		}
+	case wire.AckResolved:
+		if ch := s.waiters[o.Ref]; ch != nil {
+			delete(s.waiters, o.Ref)
+			var r ackResult
+			switch o.Err {
+			case wire.AckTimedOut:
+				r.err = ErrAckTimeout
+			case wire.AckDisconnected:
+				r.err = ErrClosed
+			default:
+				r.args.Raw, r.err = splitArgs(o.Args, 0)
+				r.args.Attachments = o.Attachments
+			}
+			ch <- r
+		}
+	case wire.BroadcastAckResolved:
+		if ch := s.waiters[o.Ref]; ch != nil {
+			delete(s.waiters, o.Ref)
+			r := ackResult{timedOut: o.TimedOut}
+			for _, rep := range o.Replies {
+				raw, err := splitArgs(rep.Args, 0)
+				if err == nil {
+					r.replies = append(r.replies, Args{Raw: raw, Attachments: rep.Attachments})
+				}
+			}
+			if o.TimedOut {
+				r.err = ErrAckTimeout
+			}
+			ch <- r
+		}
+	case wire.Disconnecting:
+		if so := s.sockets[o.Socket]; so != nil {
+			so.mbox.post(func() { so.runDisconnecting(o.Reason, o.Rooms) })
+		}
+	case wire.Disconnected:
+		if so := s.sockets[o.Socket]; so != nil {
+			delete(s.sockets, o.Socket)
+			so.setClosed()
+			so.mbox.post(func() { so.runDisconnected(o.Reason) })
+		}
+	}
+}
+
+// ErrAckTimeout is the error of an acknowledgement that did not come in
+// time; its text is the JS client's and server's.
+var ErrAckTimeout = errors.New("operation has timed out")
+
+func (s *Server) namespaceFor(name string) (*Namespace, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nsps[name]; n != nil {
+		return n, true
+	}
+	for _, p := range s.dynamic {
+		if p.match(name) {
+			n := &Namespace{srv: s, name: name, parent: p}
+			return n, false
+		}
+	}
+	return nil, false
+}
+
+func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
+	n, known := s.namespaceFor(o.Nsp)
+	if n == nil {
+		s.core.RejectConnect(now, o.Socket, "Invalid namespace", nil)
+		return
+	}
+	hs := Handshake{}
+	if h := s.handshakes[o.SID]; h != nil {
+		hs = *h
+	}
+	hs.Auth = json.RawMessage(o.Auth)
+	so := &Socket{srv: s, nsp: n, id: o.Socket, hs: hs}
+	so.mbox.wg = &s.wg
+	s.sockets[o.Socket] = so
+	so.mbox.post(func() {
+		err := n.runMiddleware(so)
+		s.d.post(func(now clock.Instant) {
+			if err != nil {
+				delete(s.sockets, so.id)
+				msg, data := connectErrorPayload(err)
+				s.core.RejectConnect(now, so.id, msg, data)
+				return
+			}
+			if !known {
+				s.mu.Lock()
+				if existing := s.nsps[n.name]; existing != nil {
+					so.nsp = existing
+				} else {
+					s.nsps[n.name] = n
+				}
+				s.mu.Unlock()
+			}
+			s.core.AcceptConnect(now, so.id)
+		})
+	})
+}
+
+// ConnectError refuses a connection from middleware with a message and
+// data, as Node's `next(err)` with err.data.
+type ConnectError struct {
+	Message string
+	Data    any
+}
+
+func (e *ConnectError) Error() string { return e.Message }
+
+func connectErrorPayload(err error) (string, []byte) {
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		if ce.Data == nil {
+			return ce.Message, nil
+		}
+		b, merr := json.Marshal(ce.Data)
+		if merr != nil {
+			return ce.Message, nil
+		}
+		return ce.Message, b
+	}
+	return err.Error(), nil
+}
+
+// waitAck registers a waiter for ref (on the driver) — call inside a task.
+func (s *Server) waitAck(ref wire.AckRef) chan ackResult {
+	ch := make(chan ackResult, 1)
+	s.waiters[ref] = ch
+	return ch
+}
+
+func awaitAck(ctx context.Context, s *Server, ch chan ackResult, ref wire.AckRef) ackResult {
+	select {
+	case r := <-ch:
+		return r
+	case <-ctx.Done():
+		s.d.post(func(clock.Instant) { delete(s.waiters, ref) })
+		return ackResult{err: ctx.Err()}
+	case <-s.d.done:
+		return ackResult{err: ErrClosed}
+	}
+}

@@ -1,0 +1,363 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"log"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/socketcore/socketcore/core"
+	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/wire"
+)
+
+// Socket is one client's connection to one namespace.
+type Socket struct {
+	srv  *Server
+	nsp  *Namespace
+	id   wire.SocketID
+	hs   Handshake
+	mbox mailbox
+
+	mu            sync.Mutex
+	handlers      map[string]handlerFunc
+	anyHandlers   []func(event string, args Args)
+	disconnecting []func(reason string, rooms []string)
+	disconnected  []func(reason string)
+	closed        bool
+	// Data is free for the application (socket.data); guard it yourself if
+	// handlers of several sockets share it.
+	Data any
+}
+
+// ID is the socket id (also the name of its own room).
+func (s *Socket) ID() string { return string(s.id) }
+
+// Namespace is the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake is the data of the client's handshake, with this namespace's auth.
+func (s *Socket) Handshake() Handshake { return s.hs }
+
+// Connected reports whether the socket is still connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed
+}
+
+func (s *Socket) setClosed() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+}
+
+// On registers the handler of an event. fn is any func: its parameters are
+// decoded from the event's arguments in order (a []byte parameter takes a
+// binary attachment; Args takes the rest raw), and a last parameter of type
+// Ack answers the client's acknowledgement.
+func (s *Socket) On(event string, fn any) {
+	h, err := makeHandler(fn)
+	if err != nil {
+		panic(err)
+	}
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string]handlerFunc)
+	}
+	s.handlers[event] = h
+	s.mu.Unlock()
+}
+
+// OnAny registers a handler called for every event, before its own handler.
+func (s *Socket) OnAny(fn func(event string, args Args)) {
+	s.mu.Lock()
+	s.anyHandlers = append(s.anyHandlers, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting registers a handler run when the socket is about to
+// leave, with the rooms it was still in.
+func (s *Socket) OnDisconnecting(fn func(reason string, rooms []string)) {
+	s.mu.Lock()
+	s.disconnecting = append(s.disconnecting, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers a handler run when the socket left, with the
+// official reason ("client namespace disconnect", "ping timeout", ...).
+func (s *Socket) OnDisconnect(fn func(reason string)) {
+	s.mu.Lock()
+	s.disconnected = append(s.disconnected, fn)
+	s.mu.Unlock()
+}
+
+func (s *Socket) runConnected() {
+	_, conns := s.nsp.handlers()
+	for _, fn := range conns {
+		safely(func() { fn(s) })
+	}
+}
+
+func (s *Socket) dispatch(ev wire.EventReceived) {
+	raw, err := splitArgs(ev.Data, 1)
+	if err != nil {
+		return
+	}
+	args := Args{Raw: raw, Attachments: ev.Attachments}
+	s.mu.Lock()
+	h := s.handlers[ev.Name]
+	anys := slices.Clone(s.anyHandlers)
+	s.mu.Unlock()
+	for _, fn := range anys {
+		safely(func() { fn(ev.Name, args) })
+	}
+	ack := s.ackFunc(ev.Ack)
+	if h != nil {
+		safely(func() { h(args, ack) })
+	}
+}
+
+func (s *Socket) ackFunc(ref wire.AckRef) Ack {
+	if ref == 0 {
+		return func(...any) error { return ErrNoAck }
+	}
+	var once sync.Once
+	return func(args ...any) error {
+		err := ErrNoAck
+		once.Do(func() {
+			data, atts, e := encodeArgs("", args)
+			if e != nil {
+				err = e
+				return
+			}
+			if !s.srv.d.post(func(clock.Instant) { s.srv.core.Ack(ref, data, atts) }) {
+				err = ErrClosed
+				return
+			}
+			err = nil
+		})
+		return err
+	}
+}
+
+func (s *Socket) runDisconnecting(reason string, rooms []string) {
+	s.mu.Lock()
+	fns := slices.Clone(s.disconnecting)
+	s.mu.Unlock()
+	for _, fn := range fns {
+		safely(func() { fn(reason, rooms) })
+	}
+}
+
+func (s *Socket) runDisconnected(reason string) {
+	s.mu.Lock()
+	fns := slices.Clone(s.disconnected)
+	s.mu.Unlock()
+	for _, fn := range fns {
+		safely(func() { fn(reason) })
+	}
+}
+
+// safely runs a user handler; a panic is logged, not spread to the server.
+func safely(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Printf("socketcore: handler panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	fn()
+}
+
+var reserved = map[string]bool{
+	"connect": true, "connect_error": true, "disconnect": true, "disconnecting": true,
+	"newListener": true, "removeListener": true,
+}
+
+func checkEventName(event string) error {
+	if reserved[event] {
+		return errors.New("socketcore: \"" + event + "\" is a reserved event name")
+	}
+	return nil
+}
+
+// Emitter sends to one socket with options (socket.volatile / timeout / compress).
+type Emitter struct {
+	s        *Socket
+	volatile bool
+	compress bool
+	timeout  time.Duration
+}
+
+// Volatile returns an emitter whose packets may be dropped if the socket is not ready.
+func (s *Socket) Volatile() Emitter { return Emitter{s: s, volatile: true} }
+
+// Timeout returns an emitter whose EmitWithAck gives up after d.
+func (s *Socket) Timeout(d time.Duration) Emitter { return Emitter{s: s, timeout: d} }
+
+// Compress returns an emitter asking for per-message compression.
+func (s *Socket) Compress(on bool) Emitter { return Emitter{s: s, compress: on} }
+
+// Volatile sets the volatile flag.
+func (e Emitter) Volatile() Emitter { e.volatile = true; return e }
+
+// Timeout sets the acknowledgement timeout.
+func (e Emitter) Timeout(d time.Duration) Emitter { e.timeout = d; return e }
+
+// Emit sends an event to the client.
+func (s *Socket) Emit(event string, args ...any) error { return Emitter{s: s}.Emit(event, args...) }
+
+// EmitWithAck sends an event and waits for the client's acknowledgement.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
+}
+
+func (e Emitter) spec(event string, args []any) (core.Emit, error) {
+	if err := checkEventName(event); err != nil {
+		return core.Emit{}, err
+	}
+	data, atts, err := encodeArgs(event, args)
+	if err != nil {
+		return core.Emit{}, err
+	}
+	return core.Emit{Socket: e.s.id, Data: data, Attachments: atts, Volatile: e.volatile, Compress: e.compress}, nil
+}
+
+// Emit sends an event to the client.
+func (e Emitter) Emit(event string, args ...any) error {
+	spec, err := e.spec(event, args)
+	if err != nil {
+		return err
+	}
+	if !e.s.srv.d.post(func(now clock.Instant) { e.s.srv.core.Emit(now, spec) }) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// EmitWithAck sends an event and waits for the acknowledgement, the
+// timeout (ErrAckTimeout), ctx, or the socket's disconnection (ErrClosed).
+func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	spec, err := e.spec(event, args)
+	if err != nil {
+		return Args{}, err
+	}
+	spec.WithAck, spec.Timeout = true, e.timeout
+	if dl, ok := ctx.Deadline(); ok && (spec.Timeout == 0 || time.Until(dl) < spec.Timeout) {
+		spec.Timeout = max(time.Until(dl), time.Millisecond)
+	}
+	srv := e.s.srv
+	var (
+		ch   chan ackResult
+		ref  wire.AckRef
+		cerr error
+	)
+	if !srv.d.call(func(now clock.Instant) {
+		ref, cerr = srv.core.Emit(now, spec)
+		if cerr == nil {
+			ch = srv.waitAck(ref)
+		}
+	}) {
+		return Args{}, ErrClosed
+	}
+	if cerr != nil {
+		return Args{}, ErrClosed
+	}
+	r := awaitAck(ctx, srv, ch, ref)
+	return r.args, r.err
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) error {
+	var err error
+	if !s.srv.d.call(func(clock.Instant) { err = s.srv.core.Join(s.id, rooms...) }) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Leave removes the socket from a room.
+func (s *Socket) Leave(room string) error {
+	var err error
+	if !s.srv.d.call(func(clock.Instant) { err = s.srv.core.Leave(s.id, room) }) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Rooms returns the rooms the socket is in (its own id room included).
+func (s *Socket) Rooms() []string {
+	var rooms []string
+	s.srv.d.call(func(clock.Instant) { rooms = s.srv.core.Rooms(s.id) })
+	return rooms
+}
+
+// Transport is the socket's current transport ("polling" or "websocket").
+func (s *Socket) Transport() string {
+	var t string
+	s.srv.d.call(func(clock.Instant) { t = s.srv.core.Transport(s.id) })
+	return t
+}
+
+// To broadcasts to rooms, except this socket (socket.to(room).emit).
+func (s *Socket) To(rooms ...string) *BroadcastOperator {
+	return s.nsp.op().To(rooms...).Except(string(s.id))
+}
+
+// Broadcast targets every socket of the namespace except this one.
+func (s *Socket) Broadcast() *BroadcastOperator { return s.nsp.op().Except(string(s.id)) }
+
+// Disconnect disconnects the socket; with closeConn the whole underlying
+// connection (all its namespaces) closes too.
+func (s *Socket) Disconnect(closeConn bool) error {
+	var err error
+	if !s.srv.d.call(func(now clock.Instant) { err = s.srv.core.Disconnect(now, s.id, closeConn) }) {
+		return ErrClosed
+	}
+	if errors.Is(err, core.ErrUnknownSocket) {
+		return nil // already gone
+	}
+	return err
+}
+
+// mailbox runs posted functions in order on a goroutine that exists only
+// while work is queued.
+type mailbox struct {
+	mu      sync.Mutex
+	q       []func()
+	running bool
+	wg      *sync.WaitGroup
+}
+
+func (m *mailbox) post(fn func()) {
+	m.mu.Lock()
+	m.q = append(m.q, fn)
+	if m.running {
+		m.mu.Unlock()
+		return
+	}
+	m.running = true
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go m.run()
+}
+
+func (m *mailbox) run() {
+	defer m.wg.Done()
+	for {
+		m.mu.Lock()
+		if len(m.q) == 0 {
+			m.running = false
+			m.mu.Unlock()
+			return
+		}
+		fn := m.q[0]
+		m.q[0] = nil
+		m.q = m.q[1:]
+		m.mu.Unlock()
+		fn()
+	}
+}

@@ -1,0 +1,74 @@
+// Package e2e drives the native server with the official socket.io-client
+// (npm, pinned in package-lock.json) in every transport mode. The JS tests
+// in js/ and the application contract in APP.md are shared with the Node
+// reference server (run-node.sh), which proves the tests themselves right.
+package e2e
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/socketcore/socketcore/hosts/native"
+	"github.com/socketcore/socketcore/internal/leaktest"
+)
+
+func TestMain(m *testing.M) { leaktest.Main(m) }
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func requireNode(t *testing.T, root string) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node not found: install Node.js 20+ (apt-get install nodejs npm), then `make test` runs `npm ci`")
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "socket.io-client", "package.json")); err != nil {
+		t.Fatal("node_modules/socket.io-client missing: run `npm ci` at the repository root (`make test` does)")
+	}
+	return node
+}
+
+func TestOfficialClient(t *testing.T) {
+	root := repoRoot(t)
+	node := requireNode(t, root)
+	for _, mode := range []string{"websocket", "polling", "upgrade"} {
+		t.Run(mode, func(t *testing.T) {
+			srv := NewApp(native.Options{})
+			hs := httptest.NewServer(srv)
+			defer func() {
+				hs.CloseClientConnections()
+				hs.Close()
+				srv.Close()
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			files, _ := filepath.Glob(filepath.Join(root, "tests", "e2e", "js", "*.test.mjs"))
+			if len(files) == 0 {
+				t.Fatal("no JS tests found in tests/e2e/js")
+			}
+			args := append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)
+			cmd := exec.CommandContext(ctx, node, args...)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "SIO_URL="+hs.URL, "SIO_TRANSPORTS="+mode)
+			out, err := cmd.CombinedOutput()
+			if err != nil || testing.Verbose() {
+				t.Logf("node --test (%s):\n%s", mode, out)
+			}
+			if err != nil {
+				t.Fatalf("official client e2e failed in %s mode: %v", mode, err)
+			}
+		})
+	}
+}
