@@ -417,7 +417,14 @@ func (e *Server) pollingRequest(now clock.Instant, s *Session, r wire.HTTPReques
 			return
 		}
 		if s.state == stateClosing {
-			e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: e.payload(s, closeFrame)})
+			if len(s.buf) > 0 {
+				// the buffer drains first; "1" goes alone in the next
+				// response (see close: the official client would drop
+				// packets sharing a payload with the close packet)
+				e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: e.payload(s, nil)})
+				return
+			}
+			e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: closeFrame})
 			e.forget(s)
 			return
 		}

@@ -22,7 +22,7 @@ func encodeArgs(event string, args []any) ([]byte, [][]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, 64))
 	buf.WriteByte('[')
 	if event != "" {
-		b, _ := json.Marshal(event)
+		b, _ := marshal(event)
 		buf.Write(b)
 	}
 	for i, a := range args {
@@ -66,7 +66,7 @@ func encodeValue(buf *bytes.Buffer, v any, atts *[][]byte) error {
 				buf.WriteByte(',')
 			}
 			first = false
-			kb, _ := json.Marshal(k)
+			kb, _ := marshal(k)
 			buf.Write(kb)
 			buf.WriteByte(':')
 			if err := encodeValue(buf, x[k], atts); err != nil {
@@ -91,12 +91,24 @@ func encodeValue(buf *bytes.Buffer, v any, atts *[][]byte) error {
 		buf.WriteByte(']')
 		return nil
 	}
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return err
 	}
 	buf.Write(b)
 	return nil
+}
+
+// marshal is json.Marshal without HTML escaping, so text reaches JS clients
+// byte for byte as JSON.stringify would write it ("<", ">" and "&" stay).
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
 }
 
 func containsBinary(v any) bool {
@@ -177,7 +189,7 @@ func decodeArg(raw json.RawMessage, atts [][]byte, dst any) error {
 		}
 	}
 	// typed target: []byte fields decode from base64 strings
-	b, err := json.Marshal(resolved)
+	b, err := marshal(resolved)
 	if err != nil {
 		return err
 	}

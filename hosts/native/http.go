@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/socketcore/socketcore/core/clock"
@@ -203,7 +202,6 @@ func (t *transport) serveWebSocket(w http.ResponseWriter, r *http.Request, c *ws
 				}
 				t.d.m.Handle(now, wire.Closed{Conn: c.id, Error: !orderly})
 			})
-			conn.SetWriteDeadline(time.Now().Add(time.Second))
 			c.closeAfterWrites()
 			conn.Close()
 			return

@@ -182,11 +182,11 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	var cerr error
-	if !b.nsp.srv.d.post(func(now clock.Instant) { _, _, cerr = b.nsp.srv.core.Broadcast(now, spec) }) {
+	// fire and forget: the namespace exists in the core (Of registered it)
+	if !b.nsp.srv.d.post(func(now clock.Instant) { b.nsp.srv.core.Broadcast(now, spec) }) {
 		return ErrClosed
 	}
-	return cerr
+	return nil
 }
 
 // EmitWithAck sends the event to every targeted socket and waits for all

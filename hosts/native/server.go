@@ -318,7 +318,7 @@ func connectErrorPayload(err error) (string, []byte) {
 		if ce.Data == nil {
 			return ce.Message, nil
 		}
-		b, merr := json.Marshal(ce.Data)
+		b, merr := marshal(ce.Data)
 		if merr != nil {
 			return ce.Message, nil
 		}

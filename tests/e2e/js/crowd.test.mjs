@@ -7,14 +7,19 @@ import { clients, waitConnect, ask, uid, within } from "./helpers.mjs";
 const N = 200;
 const CONCURRENCY = 20;
 
-/** Runs `fn(i)` for i in [0, n) with at most `limit` in flight. */
+/** Runs `fn(i)` for i in [0, n) with at most `limit` in flight; stops starting new ones after a failure. */
 async function pool(n, limit, fn) {
   const results = new Array(n);
   let next = 0;
   async function worker() {
     while (next < n) {
       const i = next++;
-      results[i] = await fn(i);
+      try {
+        results[i] = await fn(i);
+      } catch (err) {
+        next = n;
+        throw err;
+      }
     }
   }
   await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));

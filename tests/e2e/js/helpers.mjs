@@ -5,6 +5,8 @@
 //   SIO_URL         base URL of the server under test, e.g. http://127.0.0.1:3000
 //   SIO_TRANSPORTS  websocket | polling | upgrade   (default: websocket)
 import { Agent } from "node:http";
+import { after } from "node:test";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { io, Manager } from "socket.io-client";
 
 export const URL = process.env.SIO_URL;
@@ -37,7 +39,25 @@ if (!MODES[MODE]) {
 export const agent = new Agent({ keepAlive: true });
 
 /** Default bound (ms) for any single wait. */
-export const WAIT = 3000;
+export const WAIT = 5000;
+
+/**
+ * The contract's pingInterval 500 / pingTimeout 400 means a stall of ~0.9 s in
+ * this process (or the server) drops connections with "ping timeout". When
+ * that happens on an overloaded machine, say so next to the failures.
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+after((t) => {
+  loopDelay.disable();
+  const max = Math.round(loopDelay.max / 1e6);
+  if (max > 300) {
+    const msg = `max event-loop delay of this test process was ${max} ms: with pingTimeout 400 ms, ` +
+      "disconnects ('ping timeout', 'socket has been disconnected') may be caused by machine load";
+    if (t && typeof t.diagnostic === "function") t.diagnostic(msg);
+    else console.log(`# ${msg}`);
+  }
+});
 
 /** Options every client/manager gets. */
 export function baseOptions(extra = {}) {
@@ -139,7 +159,7 @@ export function waitConnectError(socket, ms = WAIT) {
 export function emitAck(socket, ms, event, ...args) {
   return new Promise((resolve, reject) => {
     socket.timeout(ms).emit(event, ...args, (err, ...res) => {
-      if (err) reject(new Error(`no ack for "${event}" within ${ms} ms: ${err.message}`));
+      if (err) reject(new Error(`no ack for "${event}" within ${ms} ms: ${err.message}${why(socket)}`));
       else resolve(res);
     });
   });
@@ -147,7 +167,25 @@ export function emitAck(socket, ms, event, ...args) {
 
 /** Like emitWithAck but bounded: resolves with the FIRST ack argument. */
 export function ask(socket, event, ...args) {
-  return socket.timeout(WAIT).emitWithAck(event, ...args);
+  return socket
+    .timeout(WAIT)
+    .emitWithAck(event, ...args)
+    .catch((err) => {
+      throw new Error(`no ack for "${event}" within ${WAIT} ms: ${err.message}${why(socket)}`);
+    });
+}
+
+/** " (socket disconnected: <reason>)" if the socket was dropped, for error messages. */
+function why(socket) {
+  return socket.lastDisconnectReason ? ` (socket disconnected: ${socket.lastDisconnectReason})` : "";
+}
+
+/** Remembers the last disconnect reason on the socket, for error messages. */
+function remember(socket) {
+  socket.on("disconnect", (reason) => {
+    socket.lastDisconnectReason = reason;
+  });
+  return socket;
 }
 
 /** Records every occurrence of `event` on `socket` (arrays of args). */
@@ -192,7 +230,7 @@ export function clients(t) {
   return {
     /** io(URL + nsp) with forceNew/reconnection:false; not yet awaited. */
     socket(nsp = "/", opts = {}) {
-      const s = io(URL + nsp, baseOptions(opts));
+      const s = remember(io(URL + nsp, baseOptions(opts)));
       sockets.push(s);
       return s;
     },
@@ -204,7 +242,7 @@ export function clients(t) {
     },
     /** manager.socket(nsp) tracked for cleanup. */
     on(manager, nsp = "/", opts = {}) {
-      const s = manager.socket(nsp, opts);
+      const s = remember(manager.socket(nsp, opts));
       sockets.push(s);
       return s;
     },
