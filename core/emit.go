@@ -219,6 +219,9 @@ func (s *Server) ackReceived(so *socket, ref wire.AckRef, args []byte, atts [][]
 	if a == nil {
 		return
 	}
+	if len(args) == 0 {
+		args = emptyArray // "43<id>" with no payload: no arguments
+	}
 	if !a.broadcast {
 		s.cancel(&a.timer)
 		delete(s.outAcks, ref)

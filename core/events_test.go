@@ -280,3 +280,20 @@ func TestRoomsOfSocket(t *testing.T) {
 		t.Fatal("unknown socket/namespace not reported")
 	}
 }
+
+// socket.io-parser accepts an event or ack without payload; the official
+// server emits nothing for the event, and an ack without arguments resolves
+// with none.
+func TestPayloadlessEventAndAck(t *testing.T) {
+	h := newHarness(t, testConfig())
+	c := h.connectWS()
+	id := c.join("/")
+	c.send(`42`)
+	c.send(`427`)
+	h.wantIdle()
+	ref := h.emit(Emit{Socket: id, Data: []byte(`["q"]`), WithAck: true})
+	c.want(`420["q"]`)
+	c.send(`430`)
+	h.wantApp(wire.AckResolved{Ref: ref, Socket: id, Args: []byte(`[]`)})
+	h.wantIdle()
+}

@@ -81,7 +81,10 @@ func (s *Server) dispatch(now clock.Instant, c *client, p sio.Packet, atts [][]b
 	}
 	switch p.Type {
 	case sio.Event, sio.BinaryEvent:
-		name, _ := sio.EventName(p.Data)
+		name, ok := sio.EventName(p.Data)
+		if !ok {
+			return // no payload: the official server emits nothing either
+		}
 		var ref wire.AckRef
 		if p.HasID {
 			ref = s.newRef()

@@ -62,6 +62,15 @@ func DecodePacket(b []byte, binary bool) (Packet, error) {
 		return Packet{Type: Open}, nil
 	}
 	c := b[0]
+	if c == 'b' {
+		// engine.io-parser decodePacket takes "b"+base64 as a binary
+		// message on any transport, WebSocket text frames included
+		data, ok := decodeBase64(b[1:])
+		if !ok {
+			return Packet{}, ErrParse
+		}
+		return Packet{Type: Message, Data: data, Binary: true}, nil
+	}
 	if c < '0' || c > '6' {
 		return Packet{}, ErrParse
 	}

@@ -135,6 +135,15 @@ func (e *Server) flushPolling(s *Session) {
 // response. Volatile frames are dropped when a polling session has no GET
 // parked.
 func (e *Server) Send(s *Session, frames []wire.Frame, volatile, compress bool) {
+	if (volatile || compress) && s.state == stateOpen && s.ws != 0 {
+		// the flags are for the host's writer: send now, after what is queued
+		if len(s.buf) > 0 {
+			e.pushRaw(wire.Send{Conn: s.ws, Frames: s.buf})
+			s.buf, s.bufBytes = nil, 0
+		}
+		e.pushRaw(wire.Send{Conn: s.ws, Frames: frames, Volatile: volatile, Compress: compress})
+		return
+	}
 	for _, f := range frames {
 		e.queue(s, f, volatile)
 	}

@@ -39,7 +39,7 @@ func TestWebSocketIgnored(t *testing.T) {
 
 // CONFORMANCE A.5: a malformed packet closes the WebSocket.
 func TestWebSocketMalformed(t *testing.T) {
-	for _, f := range []string{"abc", "7", "bAQIDBA==", " 4x"} {
+	for _, f := range []string{"abc", "7", "b!!!", " 4x"} {
 		t.Run(f, func(t *testing.T) {
 			h := newEchoHarness(t)
 			sid, ws := h.wsHandshake()
@@ -165,4 +165,15 @@ func TestHandler(t *testing.T) {
 	if s.Owner != "mine" {
 		t.Fatal("Owner changed")
 	}
+}
+
+// engine.io-parser decodes "b"+base64 as a binary message on a WebSocket
+// text frame too; the echo goes back as a binary frame.
+func TestWebSocketBase64TextIsBinary(t *testing.T) {
+	h := newEchoHarness(t)
+	sid, ws := h.wsHandshake()
+	h.recv(ws, "bAQIDBA==")
+	h.wantMessage(sid, "\x01\x02\x03\x04", true)
+	h.wantFrames(ws, bin(1, 2, 3, 4))
+	h.wantIdle()
 }
