@@ -297,3 +297,26 @@ func TestPayloadlessEventAndAck(t *testing.T) {
 	h.wantApp(wire.AckResolved{Ref: ref, Socket: id, Args: []byte(`[]`)})
 	h.wantIdle()
 }
+
+// Unanswered acknowledgements are bounded per socket: the oldest is dropped.
+func TestPendingAcksBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPendingAcks = 3
+	h := newHarness(t, cfg)
+	c := h.connectWS()
+	c.join("/")
+	var refs []wire.AckRef
+	for i := 0; i < 5; i++ {
+		c.send(`42` + string(rune('0'+i)) + `["x"]`)
+		refs = append(refs, app[wire.EventReceived](h).Ack)
+	}
+	if st := h.s.Stats(); st.InAcks != 3 {
+		t.Fatalf("pending acks %d, want 3", st.InAcks)
+	}
+	if err := h.s.Ack(refs[0], nil, nil); err != ErrUnknownAck {
+		t.Fatalf("the oldest ack should be gone: %v", err)
+	}
+	h.ack(refs[4], `[4]`)
+	c.want(`434[4]`)
+	h.wantIdle()
+}

@@ -28,6 +28,10 @@ type Config struct {
 	ConnectTimeout time.Duration // default 45s: a session that joins no namespace by then is closed
 	MaxAttachments int           // default 10 binary attachments per packet
 	MaxDepth       int           // default 64: JSON nesting accepted in a packet
+	// MaxPendingAcks bounds the acknowledgements a socket asked for that
+	// the application has not answered yet (default 1024); past it the
+	// oldest is forgotten, as an unanswered ack callback is in Node.
+	MaxPendingAcks int
 	// DynamicNamespaces sends a ConnectRequested (Known=false) for an
 	// unregistered namespace instead of refusing it at once with
 	// "Invalid namespace".
@@ -43,6 +47,9 @@ func (c *Config) init() {
 	}
 	if c.MaxDepth <= 0 {
 		c.MaxDepth = 64
+	}
+	if c.MaxPendingAcks <= 0 {
+		c.MaxPendingAcks = 1024
 	}
 }
 
@@ -254,4 +261,29 @@ func (s *Server) Close(now clock.Instant) {
 		}
 	}
 	s.eng.CloseAll(now)
+}
+
+// Stats counts what the machine holds; every count returns to zero once
+// every client is gone (tests and metrics use it).
+type Stats struct {
+	Sessions   int // Engine.IO sessions, open or closing
+	Sockets    int // connected sockets
+	Pending    int // sockets waiting for AcceptConnect/RejectConnect
+	InAcks     int // acknowledgements asked by clients, unanswered
+	OutAcks    int // acknowledgements the application waits for
+	Namespaces int
+	Timers     int // live timers of the Socket.IO layer
+}
+
+// Stats returns the machine's current counts.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Sessions:   s.eng.Len(),
+		Sockets:    len(s.sockets),
+		Pending:    len(s.pending),
+		InAcks:     len(s.inAcks),
+		OutAcks:    len(s.outAcks),
+		Namespaces: len(s.nsps),
+		Timers:     s.timers.Len(),
+	}
 }

@@ -89,6 +89,10 @@ func (s *Server) dispatch(now clock.Instant, c *client, p sio.Packet, atts [][]b
 		if p.HasID {
 			ref = s.newRef()
 			s.inAcks[ref] = inAck{so: so, id: p.ID}
+			if len(so.inAcks) >= s.cfg.MaxPendingAcks {
+				delete(s.inAcks, so.inAcks[0])
+				so.inAcks = slices.Delete(so.inAcks, 0, 1)
+			}
 			so.inAcks = append(so.inAcks, ref)
 		}
 		s.eng.Push(wire.EventReceived{Socket: so.id, Name: name, Data: p.Data, Attachments: atts, Ack: ref})

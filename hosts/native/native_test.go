@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/internal/leaktest"
 )
 
@@ -209,7 +210,7 @@ func TestAllowRequest(t *testing.T) {
 }
 
 func TestLimitsAndBadInputLeaveOthersServed(t *testing.T) {
-	_, hs := newTestServer(t, Options{MaxHTTPBufferSize: 1000}, func(s *Server) {
+	srv, hs := newTestServer(t, Options{MaxHTTPBufferSize: 1000}, func(s *Server) {
 		s.OnConnection(func(so *Socket) {
 			so.On("echo", func(a Args, ack Ack) { ack(a.Values()...) })
 		})
@@ -258,6 +259,11 @@ func TestLimitsAndBadInputLeaveOthersServed(t *testing.T) {
 	good.send(`421["echo","still here"]`)
 	if got := good.read(); got != `431["still here"]` {
 		t.Fatalf("echo after the bad clients: %q", got)
+	}
+	// Nothing of the bad clients is left in the core.
+	want := core.Stats{Sessions: 1, Sockets: 1, Namespaces: 1}
+	if st := srv.Stats(); st != want {
+		t.Fatalf("core after the bad clients: %+v, want %+v", st, want)
 	}
 }
 
@@ -409,5 +415,30 @@ func TestTypedHandlers(t *testing.T) {
 	}
 	if _, err := makeHandler(42); err == nil {
 		t.Fatal("a non-func handler must be refused")
+	}
+}
+
+// A client that outruns its socket's handlers by more than the mailbox
+// holds is disconnected instead of growing the server's memory.
+func TestSlowHandlerFloodDisconnects(t *testing.T) {
+	release := make(chan struct{})
+	srv, hs := newTestServer(t, Options{}, func(s *Server) {
+		s.OnConnection(func(so *Socket) {
+			so.On("work", func() { <-release })
+		})
+	})
+	defer close(release)
+	w, _, _ := dialWS(t, hs, "", nil)
+	w.connect("")
+	go func() {
+		for i := 0; i < mailboxLimit+100; i++ {
+			if w.c.WriteMessage(websocket.TextMessage, []byte(`42["work"]`)) != nil {
+				return
+			}
+		}
+	}()
+	w.expectClosed()
+	if st := srv.Stats(); st.Sessions != 0 || st.Sockets != 0 {
+		t.Fatalf("after the flood: %+v", st)
 	}
 }

@@ -200,7 +200,10 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 		}
 	case wire.EventReceived:
 		if so := s.sockets[o.Socket]; so != nil {
-			so.mbox.post(func() { so.dispatch(o) })
+			if !so.mbox.post(func() { so.dispatch(o) }) {
+				// the client outruns its handlers: drop the connection
+				s.core.Disconnect(now, o.Socket, true)
+			}
 		} else if o.Ack != 0 {
 			s.core.Ack(o.Ack, nil, nil)
 		}
@@ -344,4 +347,12 @@ func awaitAck(ctx context.Context, s *Server, ch chan ackResult, ref wire.AckRef
 	case <-s.d.done:
 		return ackResult{err: ErrClosed}
 	}
+}
+
+// Stats returns the protocol core's counts (sessions, sockets, pending
+// acknowledgements, ...); they return to zero when every client is gone.
+func (s *Server) Stats() core.Stats {
+	var st core.Stats
+	s.d.call(func(clock.Instant) { st = s.core.Stats() })
+	return st
 }

@@ -332,17 +332,27 @@ type mailbox struct {
 	wg      *sync.WaitGroup
 }
 
-func (m *mailbox) post(fn func()) {
+// mailboxLimit bounds the events waiting for one socket's handlers; a
+// client that outruns its handlers that far is disconnected.
+const mailboxLimit = 4096
+
+// post queues fn; false (and nothing queued) when the mailbox is full.
+func (m *mailbox) post(fn func()) bool {
 	m.mu.Lock()
+	if len(m.q) >= mailboxLimit {
+		m.mu.Unlock()
+		return false
+	}
 	m.q = append(m.q, fn)
 	if m.running {
 		m.mu.Unlock()
-		return
+		return true
 	}
 	m.running = true
 	m.mu.Unlock()
 	m.wg.Add(1)
 	go m.run()
+	return true
 }
 
 func (m *mailbox) run() {
