@@ -315,6 +315,7 @@ func TestConnectAcrossUpgrade(t *testing.T) {
 	}
 	h.in(wire.Recv{Conn: ws, Data: []byte("2probe")})
 	c.poll()
+	h.advance(100 * time.Millisecond) // the noop that ends polling
 	c.want("6")
 	h.emit(Emit{Socket: id, Data: []byte(`["during"]`)})
 	h.in(wire.Recv{Conn: ws, Data: []byte("5")})

@@ -219,7 +219,24 @@ func TestPollingClientCloseNoGet(t *testing.T) {
 	h.wantMessage(sid, "bye", false)
 	h.wantClosed(sid, wire.ReasonTransportClose)
 	h.wantIdle()
+	// A GET still in flight (the suite's concurrent GET + POST "1") gets the
+	// noop it would have got had it arrived first; later ones get 400.
+	g := h.get(sid)
+	h.wantPayload(g, "6")
 	h.wantGone(sid)
+	h.wantError(h.get(sid), ErrUnknownSID)
+}
+
+// With no GET coming, the closed session lingers only pingTimeout.
+func TestPollingClientCloseNoGetExpires(t *testing.T) {
+	h := newEchoHarness(t)
+	sid := h.handshake()
+	h.wantOK(h.post(sid, "1"))
+	h.wantClosed(sid, wire.ReasonTransportClose)
+	h.advance(h.e.Config().PingTimeout)
+	h.wantIdle()
+	h.wantGone(sid)
+	h.wantDeadline(0)
 }
 
 // polling.ts onRequest: a method other than GET and POST on a session.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
+	"time"
 
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/eio"
@@ -43,6 +44,7 @@ const (
 	timerPong
 	timerUpgrade
 	timerClose
+	timerUpgradeNoop
 )
 
 type timerRef struct {
@@ -182,9 +184,18 @@ func (e *Server) timeout(now clock.Instant) {
 		case timerClose:
 			s.closeTimer = 0
 			e.forget(s)
+		case timerUpgradeNoop:
+			s.noopTimer = 0
+			if s.state == stateOpen && s.upgrading && s.get != 0 && len(s.buf) == 0 {
+				e.queue(s, wire.Frame{Data: noopFrame}, false)
+			}
 		}
 	}
 }
+
+// upgradeNoopDelay is how long a GET parked during an upgrade waits before
+// its noop (socket.ts checks every 100 ms).
+const upgradeNoopDelay = 100 * time.Millisecond
 
 var (
 	pingFrame  = []byte("2")
@@ -424,15 +435,18 @@ func (e *Server) pollingRequest(now clock.Instant, s *Session, r wire.HTTPReques
 				e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: e.payload(s, nil)})
 				return
 			}
-			e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: closeFrame})
+			e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: s.lastBody})
 			e.forget(s)
 			return
 		}
 		s.get = r.Conn
 		e.conns[r.Conn] = connRef{s, connGet}
-		if s.upgrading && len(s.buf) == 0 {
-			// polling must end so the client can finish the upgrade
-			e.queue(s, wire.Frame{Data: noopFrame}, false)
+		if s.upgrading && len(s.buf) == 0 && s.noopTimer == 0 {
+			// Polling must end so the client can finish the upgrade: a noop
+			// after 100 ms, socket.ts's cadence. A real client paused polling
+			// before sending "5", so if "5" comes first this GET was sent
+			// after the upgrade and is refused like one (completeUpgrade).
+			s.noopTimer = e.schedule(s, timerUpgradeNoop, now.Add(upgradeNoopDelay))
 		}
 		e.markDirty(s)
 	case "POST":
@@ -544,13 +558,13 @@ func (e *Server) dropProbe(s *Session) {
 
 func (e *Server) completeUpgrade(now clock.Instant, s *Session) {
 	e.cancel(&s.upgradeTimer)
+	e.cancel(&s.noopTimer)
 	if s.get != 0 {
-		// end the pending poll so the client's polling loop stops
-		e.queue(s, wire.Frame{Data: noopFrame}, false)
-		if s.state != stateOpen {
-			return // queue closed it (MaxBufferedBytes), probe included
-		}
-		e.flushPolling(s)
+		// a GET that arrived after the probe: the client had paused
+		// polling, so it belongs after the upgrade (400, TRANSPORT_MISMATCH)
+		delete(e.conns, s.get)
+		e.Push(errorResponse(s.get, ErrBadRequest, false))
+		s.get = 0
 	}
 	s.ws, s.probe, s.upgrading = s.probe, 0, false
 	e.conns[s.ws] = connRef{s, connWS}

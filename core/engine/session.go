@@ -35,6 +35,8 @@ type Session struct {
 	pongTimer    clock.TimerID
 	upgradeTimer clock.TimerID
 	closeTimer   clock.TimerID
+	noopTimer    clock.TimerID // a noop for a GET parked during an upgrade
+	lastBody     []byte        // what a GET on a closing session receives
 	// refreshedPong: the pong deadline was already pushed back once for
 	// this ping
 	refreshedPong bool
@@ -194,6 +196,7 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 	e.cancel(&s.pingTimer)
 	e.cancel(&s.pongTimer)
 	e.cancel(&s.upgradeTimer)
+	e.cancel(&s.noopTimer)
 	if s.probe != 0 {
 		delete(e.conns, s.probe)
 		e.pushRaw(wire.CloseConn{Conn: s.probe})
@@ -217,7 +220,13 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 		if s.get != 0 {
 			e.flushPolling(s)
 		}
-		linger = true
+		linger, s.lastBody = true, closeFrame
+	} else if mode == closeSendNoop && s.get == 0 {
+		// The client closed with no GET parked; a GET of its still in
+		// flight (sent before its close) gets the noop it would have got
+		// had it arrived first, instead of a 400.
+		s.buf, s.bufBytes = nil, 0
+		linger, s.lastBody = true, noopFrame
 	} else if s.get != 0 {
 		var body []byte
 		switch mode {
@@ -235,7 +244,11 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 	}
 	if linger {
 		s.state = stateClosing
-		s.closeTimer = e.schedule(s, timerClose, now.Add(e.cfg.CloseTimeout))
+		wait := e.cfg.CloseTimeout
+		if mode == closeSendNoop {
+			wait = e.cfg.PingTimeout // only an in-flight request can still come
+		}
+		s.closeTimer = e.schedule(s, timerClose, now.Add(wait))
 	} else {
 		s.state = stateClosed
 		delete(e.sessions, s.ID)
