@@ -16,7 +16,7 @@ import (
 // NewApp builds the e2e application of APP.md with the public Go API.
 func NewApp(opts native.Options) *native.Server {
 	opts.PingInterval = 500 * time.Millisecond
-	opts.PingTimeout = 400 * time.Millisecond
+	opts.PingTimeout = 2000 * time.Millisecond
 	opts.CORS = &native.CORS{Origins: []string{"*"}}
 	srv := native.NewServer(opts)
 	var reasons sync.Map

@@ -2,6 +2,7 @@
 // the official Node server, socket.io 4.8.4. The JS tests are validated against
 // this first; the Go server must then behave identically.
 import { createServer } from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Server } from "socket.io";
 
 const port = Number(process.env.PORT ?? 0);
@@ -13,7 +14,7 @@ const httpServer = createServer((req, res) => {
 
 const io = new Server(httpServer, {
   pingInterval: 500,
-  pingTimeout: 400,
+  pingTimeout: 2000,
   cors: { origin: "*" },
 });
 
@@ -120,6 +121,16 @@ setup(io.of(/^\/dyn-[a-z0-9]+$/));
 httpServer.listen(port, "127.0.0.1", () => {
   process.stdout.write(`listening ${httpServer.address().port}\n`);
 });
+
+// Diagnostics only (stderr): with pingTimeout 2000 ms, a stall of this process
+// drops clients. Report stalls so a failed run can be attributed to machine load.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+setInterval(() => {
+  const max = Math.round(loop.max / 1e6);
+  if (max > 250) process.stderr.write(`node-app: event loop stalled up to ${max} ms (${new Date().toISOString()})\n`);
+  loop.reset();
+}, 1000).unref();
 
 function shutdown() {
   io.close();

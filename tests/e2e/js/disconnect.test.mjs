@@ -127,11 +127,11 @@ test("ping timeout: a client that stops answering pings is dropped with 'ping ti
     return send.call(this, type, ...rest);
   };
   const t0 = Date.now();
-  const [reason] = await waitFor(socket, "disconnect", 3000);
+  const [reason] = await waitFor(socket, "disconnect", 6000);
   const elapsed = Date.now() - t0;
   assert.ok(pings >= 1, "the server never sent a ping");
-  // pingInterval 500 + pingTimeout 400 → the server drops us after ~0.9 s.
-  assert.ok(elapsed < 2500, `dropped only after ${elapsed} ms`);
+  // pingInterval 500 + pingTimeout 2000 → the server drops us after ~2.5 s.
+  assert.ok(elapsed < 4500, `dropped only after ${elapsed} ms`);
   // The server closed the transport; depending on how the close is delivered the
   // client observes it as a transport close (or, for polling, a failed request).
   const allowed = MODE === "websocket" ? ["transport close"] : ["transport close", "transport error"];

@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -186,13 +187,17 @@ func chat(srv *native.Server) {
 		srv.Emit("presence", map[string]any{"count": len(srv.Of("/").SocketIDs())})
 	}
 	srv.OnConnection(func(s *native.Socket) {
+		var auth struct {
+			Name string `json:"name"`
+		}
+		json.Unmarshal(s.Handshake().Auth, &auth)
+		from := strings.TrimSpace(auth.Name)
+		if from == "" || len(from) > 40 {
+			from = s.ID()[:6]
+		}
 		s.On("chat", func(text string) {
 			if text = strings.TrimSpace(text); text == "" || len(text) > 2000 {
 				return
-			}
-			from := s.ID()
-			if len(from) > 6 {
-				from = from[:6]
 			}
 			srv.Emit("chat", map[string]any{"from": from, "text": text, "at": time.Now().UnixMilli()})
 		})
