@@ -200,27 +200,10 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	if err != nil {
 		return nil, err
 	}
-	spec.WithAck, spec.Timeout = true, b.timeout
-	if dl, ok := ctx.Deadline(); ok && (spec.Timeout == 0 || time.Until(dl) < spec.Timeout) {
-		spec.Timeout = max(time.Until(dl), time.Millisecond)
-	}
-	srv := b.nsp.srv
-	var (
-		ch   chan ackResult
-		ref  wire.AckRef
-		cerr error
-	)
-	if !srv.d.call(func(now clock.Instant) {
-		ref, _, cerr = srv.core.Broadcast(now, spec)
-		if cerr == nil {
-			ch = srv.waitAck(ref)
-		}
-	}) {
-		return nil, ErrClosed
-	}
-	if cerr != nil {
-		return nil, cerr
-	}
-	r := awaitAck(ctx, srv, ch, ref)
+	spec.WithAck, spec.Timeout = true, ackTimeout(ctx, b.timeout)
+	r := b.nsp.srv.requestAck(ctx, func(now clock.Instant) (wire.AckRef, error) {
+		ref, _, err := b.nsp.srv.core.Broadcast(now, spec)
+		return ref, err
+	})
 	return r.replies, r.err
 }

@@ -356,3 +356,36 @@ func (s *Server) Stats() core.Stats {
 	s.d.call(func(clock.Instant) { st = s.core.Stats() })
 	return st
 }
+
+// ackTimeout is the core timeout of an acknowledgement: the emitter's, or
+// ctx's deadline if sooner (the core's timer then frees the waiter's state).
+func ackTimeout(ctx context.Context, d time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok && (d == 0 || time.Until(dl) < d) {
+		return max(time.Until(dl), time.Millisecond)
+	}
+	return d
+}
+
+// requestAck runs send on the driver, registers a waiter for the ref it
+// returns, and waits for the acknowledgement, ctx, or the server's end.
+func (s *Server) requestAck(ctx context.Context, send func(now clock.Instant) (wire.AckRef, error)) ackResult {
+	var (
+		ch   chan ackResult
+		ref  wire.AckRef
+		serr error
+	)
+	if !s.d.call(func(now clock.Instant) {
+		if ref, serr = send(now); serr == nil {
+			ch = s.waitAck(ref)
+		}
+	}) {
+		return ackResult{err: ErrClosed}
+	}
+	if serr != nil {
+		if errors.Is(serr, core.ErrUnknownSocket) {
+			serr = ErrClosed
+		}
+		return ackResult{err: serr}
+	}
+	return awaitAck(ctx, s, ch, ref)
+}

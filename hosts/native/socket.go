@@ -245,28 +245,10 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	if err != nil {
 		return Args{}, err
 	}
-	spec.WithAck, spec.Timeout = true, e.timeout
-	if dl, ok := ctx.Deadline(); ok && (spec.Timeout == 0 || time.Until(dl) < spec.Timeout) {
-		spec.Timeout = max(time.Until(dl), time.Millisecond)
-	}
-	srv := e.s.srv
-	var (
-		ch   chan ackResult
-		ref  wire.AckRef
-		cerr error
-	)
-	if !srv.d.call(func(now clock.Instant) {
-		ref, cerr = srv.core.Emit(now, spec)
-		if cerr == nil {
-			ch = srv.waitAck(ref)
-		}
-	}) {
-		return Args{}, ErrClosed
-	}
-	if cerr != nil {
-		return Args{}, ErrClosed
-	}
-	r := awaitAck(ctx, srv, ch, ref)
+	spec.WithAck, spec.Timeout = true, ackTimeout(ctx, e.timeout)
+	r := e.s.srv.requestAck(ctx, func(now clock.Instant) (wire.AckRef, error) {
+		return e.s.srv.core.Emit(now, spec)
+	})
 	return r.args, r.err
 }
 
