@@ -4,7 +4,7 @@ GO      ?= go
 ADDR    ?= 127.0.0.1:3000
 FUZZTIME ?= 30s
 
-.PHONY: run test vet fmt-check wasm-build unit e2e fuzz conformance bench-server clean
+.PHONY: run test vet fmt-check wasm-build fuzz conformance bench-server bench bench-go
 
 run: node_modules/.package-lock.json
 	$(GO) run ./hosts/native/cmd/socketcore --addr $(ADDR)
@@ -47,3 +47,22 @@ conformance:
 
 bench-server:
 	$(GO) run ./hosts/native/cmd/socketcore bench-server --addr 127.0.0.1:3004
+
+# Side by side with Node's socket.io and the raw-WebSocket ceiling, using the
+# neutral load generator (BENCH_DIR: the folder with bench.sh and analyze.py;
+# ../shared/bench in the founders' workplace). Servers on CPU 1, loadgen on CPU 0.
+BENCH_DIR   ?= ../shared/bench
+BENCH_WORK  ?= $(CURDIR)/.bench
+BENCH_PHASE ?= all
+BENCH_REPS  ?= 3
+bench:
+	@test -f $(BENCH_DIR)/bench.sh || { echo "make bench needs the load generator: BENCH_DIR=<folder with bench.sh and analyze.py>"; exit 1; }
+	rm -rf $(BENCH_WORK)/results && mkdir -p $(BENCH_WORK)
+	$(GO) build -o $(BENCH_WORK)/socketcore ./hosts/native/cmd/socketcore
+	SERVERS="node raw ours" OURS_CMD='$(BENCH_WORK)/socketcore bench-server --addr {ADDR}' BENCH_WORK=$(BENCH_WORK) \
+	  bash $(BENCH_DIR)/bench.sh $(BENCH_PHASE) $(BENCH_REPS)
+	python3 $(BENCH_DIR)/analyze.py $(BENCH_WORK)/results
+
+# The Go benchmarks of the codecs, the machines and the host.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./hosts/...
