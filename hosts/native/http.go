@@ -23,6 +23,9 @@ type transport struct {
 	upgrader websocket.Upgrader
 	nextConn atomic.Uint64
 	wg       sync.WaitGroup // reader and writer goroutines
+	// writeBuffers is shared by every WebSocket's writes (gorilla's
+	// WriteBufferPool).
+	writeBuffers sync.Pool
 	// onRequest, if set, runs on the driver for every request before the
 	// machine sees it (the Socket.IO layer keeps handshake data).
 	onRequest func(id wire.ConnID, r *http.Request)
@@ -33,6 +36,9 @@ func newTransport(opts *Options, d *driver) *transport {
 	t.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 1024,
+		// Write buffers are taken from the pool for the length of a write:
+		// an idle connection holds none.
+		WriteBufferPool: &t.writeBuffers,
 		// The Origin is checked before the upgrade, by CORS.
 		CheckOrigin:       func(*http.Request) bool { return true },
 		EnableCompression: false,
@@ -189,8 +195,18 @@ func (t *transport) serveWebSocket(w http.ResponseWriter, r *http.Request, c *ws
 	if !c.attach(conn) {
 		return
 	}
-	// This goroutine becomes the connection's reader; net/http has let go
-	// of it (hijacked), and it ends when the connection does.
+	// The reader runs on a fresh goroutine so the handler's goroutine, whose
+	// stack grew while serving HTTP, can end (net/http let go of the
+	// hijacked connection): an idle connection keeps only a small stack.
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		t.read(c, conn)
+	}()
+}
+
+// read feeds the connection's messages to the machine until it ends.
+func (t *transport) read(c *wsConn, conn *websocket.Conn) {
 	for {
 		typ, data, err := conn.ReadMessage()
 		if err != nil {
