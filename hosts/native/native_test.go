@@ -2,6 +2,7 @@ package native
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"encoding/json"
 	"io"
@@ -440,5 +441,24 @@ func TestSlowHandlerFloodDisconnects(t *testing.T) {
 	w.expectClosed()
 	if st := srv.Stats(); st.Sessions != 0 || st.Sockets != 0 {
 		t.Fatalf("after the flood: %+v", st)
+	}
+}
+
+func TestStartReportsMachineError(t *testing.T) {
+	boom := errors.New("core.wasm: bad module")
+	_, err := Start(Options{Machine: func(core.Config) (Machine, error) { return nil, boom }})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Start = %v, want the machine's error", err)
+	}
+	// A custom factory handing back the native core works like the default.
+	srv, err := Start(Options{Machine: func(c core.Config) (Machine, error) { return core.NewServer(c), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer func() { hs.Close(); srv.Close() }()
+	res, body := get(t, hs.URL+"/socket.io/?EIO=4&transport=polling", nil)
+	if res.StatusCode != 200 || !strings.HasPrefix(body, `0{"sid":`) {
+		t.Fatalf("handshake through a custom machine: %d %q", res.StatusCode, body)
 	}
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// Seed seeds the session and socket id generator; zero draws 32 bytes
 	// from crypto/rand (tests pass a fixed seed).
 	Seed [32]byte
+	// Machine makes the protocol machine; nil runs the native core. Each
+	// Server gets its own machine.
+	Machine NewMachine
 }
 
 // CORS is a cross-origin policy. It also guards the WebSocket upgrade: a

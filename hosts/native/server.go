@@ -42,7 +42,7 @@ type Handshake struct {
 // Server is a Socket.IO server. Mount it with http.Handle(srv.Path(), srv).
 type Server struct {
 	opts Options
-	core *core.Server
+	core Machine
 	d    *driver
 	t    *transport
 
@@ -68,8 +68,19 @@ type ackResult struct {
 	timedOut bool
 }
 
-// NewServer returns a running server with the namespace "/".
+// NewServer returns a running server with the namespace "/". It panics
+// only if Options.Machine fails; use Start to get that error instead.
 func NewServer(opts Options) *Server {
+	s, err := Start(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Start returns a running server with the namespace "/", or the error of
+// Options.Machine (e.g. a core.wasm that does not load).
+func Start(opts Options) (*Server, error) {
 	opts.init()
 	s := &Server{
 		opts:          opts,
@@ -82,12 +93,20 @@ func NewServer(opts Options) *Server {
 	if opts.ClientJS != "" {
 		s.clientJS, _ = os.ReadFile(opts.ClientJS)
 	}
-	s.core = core.NewServer(opts.coreConfig())
+	newMachine := opts.Machine
+	if newMachine == nil {
+		newMachine = nativeMachine
+	}
+	m, err := newMachine(opts.coreConfig())
+	if err != nil {
+		return nil, err
+	}
+	s.core = m
 	s.d = newDriver(s.core, s.notify)
 	s.t = newTransport(&s.opts, s.d)
 	s.t.onRequest = s.onRequest
 	s.root = s.Of("/")
-	return s
+	return s, nil
 }
 
 // Path is the request path the server answers (default "/socket.io/").
