@@ -2,4 +2,10 @@ module github.com/socketcore/socketcore
 
 go 1.26
 
-require github.com/gorilla/websocket v1.5.3 // indirect
+require (
+	github.com/andybalholm/brotli v1.3.0
+	github.com/gorilla/websocket v1.5.3
+	github.com/tetratelabs/wazero v1.12.0
+)
+
+require golang.org/x/sys v0.44.0 // indirect

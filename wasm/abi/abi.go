@@ -1,0 +1,276 @@
+// Package abi is the contract between core.wasm and its hosts: the ABI
+// version, the record kinds, the status codes and the binary encoding of
+// every record that crosses the boundary (the inputs, outputs and
+// notifications of core/wire, the commands of core.Server and their
+// replies, and the configuration). The specification is wasm/ABI.md; the
+// golden vectors in testdata/records.json are the contract other languages
+// test their own codecs against.
+//
+// It owns no protocol logic. It imports the record types it encodes
+// (core/wire, core.Config, core.Emit, core.Broadcast, core.Stats) and the
+// standard library only, so both the guest and the hosts can share it.
+package abi
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+)
+
+// Version is the ABI version: what sio_abi_version returns. Any change to a
+// record layout, a kind number, an export's signature or a status code
+// changes it; hosts refuse a module whose version differs.
+const Version = 1
+
+// Kind names a record type. Its high byte is the class and its low byte the
+// index within it (see the table in wasm/ABI.md). Kinds fit in 16 bits so
+// that sio_poll can return kind<<32 | len in one i64.
+type Kind uint16
+
+// Class is the high byte of a Kind.
+func (k Kind) Class() uint8 { return uint8(k >> 8) }
+
+// The configuration record (sio_new).
+const (
+	KindInit Kind = 0x0001
+)
+
+// Inputs (sio_handle), shared by every role. 0x0110..0x011f are reserved
+// for the client role (HTTPResponse, Dialed).
+const (
+	KindHTTPRequest Kind = 0x0101
+	KindRecv        Kind = 0x0102
+	KindClosed      Kind = 0x0103
+	KindTimeout     Kind = 0x0104
+)
+
+// Server-role commands (sio_handle): one per method of core.Server other
+// than Handle and Poll. Class 0x03 is reserved for the client role's
+// commands and class 0x04 for an engine-only role's.
+const (
+	KindAddNamespace  Kind = 0x0201
+	KindAcceptConnect Kind = 0x0202
+	KindRejectConnect Kind = 0x0203
+	KindEmit          Kind = 0x0204
+	KindAck           Kind = 0x0205
+	KindBroadcast     Kind = 0x0206
+	KindJoin          Kind = 0x0207
+	KindLeave         Kind = 0x0208
+	KindRooms         Kind = 0x0209
+	KindConnected     Kind = 0x020a
+	KindTransport     Kind = 0x020b
+	KindSocketsIn     Kind = 0x020c
+	KindDisconnect    Kind = 0x020d
+	KindClose         Kind = 0x020e
+	KindStats         Kind = 0x020f
+	KindConfig        Kind = 0x0210
+)
+
+// Replies to commands (sio_handle / sio_reply). A command's reply kind is
+// fixed by the command (ReplyKind); it is not transmitted.
+const (
+	KindRefReply       Kind = 0x0801 // Emit
+	KindBroadcastReply Kind = 0x0802 // Broadcast
+	KindStringsReply   Kind = 0x0803 // Rooms, SocketsIn
+	KindBoolReply      Kind = 0x0804 // Connected
+	KindStringReply    Kind = 0x0805 // Transport
+	KindStatsReply     Kind = 0x0806 // Stats
+	KindConfigReply    Kind = 0x0807 // Config
+)
+
+// Transport outputs (sio_poll). 0x1010..0x101f are reserved for the client
+// role (Fetch, Dial).
+const (
+	KindRespond         Kind = 0x1001
+	KindAcceptWebSocket Kind = 0x1002
+	KindSend            Kind = 0x1003
+	KindBroadcastOut    Kind = 0x1004 // wire.Broadcast (the command is KindBroadcast)
+	KindCloseConn       Kind = 0x1005
+	KindWait            Kind = 0x1006
+)
+
+// Engine.IO notifications (sio_poll).
+const (
+	KindSessionOpened   Kind = 0x1101
+	KindSessionUpgraded Kind = 0x1102
+	KindSessionClosed   Kind = 0x1103
+	KindMessageReceived Kind = 0x1104
+)
+
+// Socket.IO notifications (sio_poll). Class 0x13 is reserved for the client
+// role's manager notifications and 0x14 for its socket notifications.
+const (
+	KindConnectRequested     Kind = 0x1201
+	KindConnectedOut         Kind = 0x1202 // wire.Connected (the query is KindConnected)
+	KindEventReceived        Kind = 0x1203
+	KindAckResolved          Kind = 0x1204
+	KindBroadcastAckResolved Kind = 0x1205
+	KindDisconnecting        Kind = 0x1206
+	KindDisconnected         Kind = 0x1207
+)
+
+var kindNames = map[Kind]string{
+	KindInit:                 "Init",
+	KindHTTPRequest:          "HTTPRequest",
+	KindRecv:                 "Recv",
+	KindClosed:               "Closed",
+	KindTimeout:              "Timeout",
+	KindAddNamespace:         "AddNamespace",
+	KindAcceptConnect:        "AcceptConnect",
+	KindRejectConnect:        "RejectConnect",
+	KindEmit:                 "Emit",
+	KindAck:                  "Ack",
+	KindBroadcast:            "Broadcast",
+	KindJoin:                 "Join",
+	KindLeave:                "Leave",
+	KindRooms:                "Rooms",
+	KindConnected:            "Connected",
+	KindTransport:            "Transport",
+	KindSocketsIn:            "SocketsIn",
+	KindDisconnect:           "Disconnect",
+	KindClose:                "Close",
+	KindStats:                "Stats",
+	KindConfig:               "Config",
+	KindRefReply:             "RefReply",
+	KindBroadcastReply:       "BroadcastReply",
+	KindStringsReply:         "StringsReply",
+	KindBoolReply:            "BoolReply",
+	KindStringReply:          "StringReply",
+	KindStatsReply:           "StatsReply",
+	KindConfigReply:          "ConfigReply",
+	KindRespond:              "Respond",
+	KindAcceptWebSocket:      "AcceptWebSocket",
+	KindSend:                 "Send",
+	KindBroadcastOut:         "BroadcastOut",
+	KindCloseConn:            "CloseConn",
+	KindWait:                 "Wait",
+	KindSessionOpened:        "SessionOpened",
+	KindSessionUpgraded:      "SessionUpgraded",
+	KindSessionClosed:        "SessionClosed",
+	KindMessageReceived:      "MessageReceived",
+	KindConnectRequested:     "ConnectRequested",
+	KindConnectedOut:         "ConnectedOut",
+	KindEventReceived:        "EventReceived",
+	KindAckResolved:          "AckResolved",
+	KindBroadcastAckResolved: "BroadcastAckResolved",
+	KindDisconnecting:        "Disconnecting",
+	KindDisconnected:         "Disconnected",
+}
+
+// Kinds lists every kind this version defines, in numeric order.
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(kindNames))
+	for k := range kindNames {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return "Kind(0x" + strconv.FormatUint(uint64(k), 16) + ")"
+}
+
+// ReplyKind is the kind of the reply a command produces, or 0 when it
+// produces none (its status is the whole answer).
+func ReplyKind(command Kind) Kind {
+	switch command {
+	case KindEmit:
+		return KindRefReply
+	case KindBroadcast:
+		return KindBroadcastReply
+	case KindRooms, KindSocketsIn:
+		return KindStringsReply
+	case KindConnected:
+		return KindBoolReply
+	case KindTransport:
+		return KindStringReply
+	case KindStats:
+		return KindStatsReply
+	case KindConfig:
+		return KindConfigReply
+	}
+	return 0
+}
+
+// IsInput reports whether k is a wire.Input record.
+func (k Kind) IsInput() bool { return k.Class() == 0x01 }
+
+// IsCommand reports whether k is a server-role command record.
+func (k Kind) IsCommand() bool { return k.Class() == 0x02 }
+
+// IsOutput reports whether k is a wire.Output record.
+func (k Kind) IsOutput() bool { return k.Class() >= 0x10 }
+
+// Role selects the machine sio_new creates.
+type Role uint8
+
+const (
+	RoleServer Role = 1 // core.Server (Socket.IO over Engine.IO)
+	// 2 is reserved for an engine-only server (core/engine), 3 for the
+	// client role (core/client).
+)
+
+// Status is the result of an export: 0 for success, negative for an error.
+// sio_handle and sio_poll return it as a negative i64.
+type Status int32
+
+// Status codes. -1..-15 are ABI errors (the host misused the ABI or sent a
+// record the guest rejects); -16.. are the core's local-misuse errors.
+const (
+	StatusOK             Status = 0
+	StatusBadRecord      Status = -1  // the record is malformed (ErrBadRecord)
+	StatusUnknownKind    Status = -2  // the kind is not one this guest knows
+	StatusState          Status = -3  // sio_new not called yet, or called twice
+	StatusBounds         Status = -4  // ptr/len outside the exchange buffer
+	StatusRole           Status = -5  // sio_new: a role this guest does not run
+	StatusUnknownSocket  Status = -16 // core.ErrUnknownSocket
+	StatusUnknownNsp     Status = -17 // core.ErrUnknownNamespace
+	StatusNamespaceExist Status = -18 // core.ErrNamespaceExists
+	StatusUnknownInput   Status = -19 // core.ErrUnknownInput
+	StatusUnknownAck     Status = -20 // core.ErrUnknownAck
+	StatusOther          Status = -31 // any other error of the core
+)
+
+// Errors for the ABI-level statuses. The core's statuses map to the core's
+// own sentinel errors (see the host package).
+var (
+	ErrBadRecord   = errors.New("abi: malformed record")
+	ErrUnknownKind = errors.New("abi: unknown record kind")
+	ErrState       = errors.New("abi: machine not created, or created twice")
+	ErrBounds      = errors.New("abi: buffer outside the exchange area")
+	ErrRole        = errors.New("abi: unsupported role")
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusBadRecord:
+		return "bad record"
+	case StatusUnknownKind:
+		return "unknown kind"
+	case StatusState:
+		return "bad state"
+	case StatusBounds:
+		return "out of bounds"
+	case StatusRole:
+		return "unsupported role"
+	case StatusUnknownSocket:
+		return "unknown socket"
+	case StatusUnknownNsp:
+		return "unknown namespace"
+	case StatusNamespaceExist:
+		return "namespace exists"
+	case StatusUnknownInput:
+		return "unknown input"
+	case StatusUnknownAck:
+		return "unknown ack"
+	case StatusOther:
+		return "other error"
+	}
+	return "status(" + strconv.Itoa(int(s)) + ")"
+}

@@ -1,0 +1,166 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/hex"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"github.com/socketcore/socketcore/core/wire"
+)
+
+func TestRoundTrip(t *testing.T) {
+	for _, e := range table {
+		k, b, err := Append(nil, e.rec)
+		if err != nil {
+			t.Fatalf("%s: %v", e.name, err)
+		}
+		got, err := Decode(k, b)
+		if err != nil {
+			t.Fatalf("%s: Decode: %v", e.name, err)
+		}
+		if !reflect.DeepEqual(got, e.rec) {
+			t.Errorf("%s: round trip\n got %#v\nwant %#v", e.name, got, e.rec)
+		}
+		// Append appends: a prefix in dst is kept.
+		_, b2, _ := Append([]byte("xy"), e.rec)
+		if string(b2[:2]) != "xy" || !bytes.Equal(b2[2:], b) {
+			t.Errorf("%s: Append does not append", e.name)
+		}
+		// Every strict prefix and every extension is refused.
+		for n := 0; n < len(b); n++ {
+			if _, err := Decode(k, b[:n]); err == nil {
+				t.Errorf("%s: prefix of %d bytes decodes", e.name, n)
+				break
+			}
+		}
+		if _, err := Decode(k, append(b[:len(b):len(b)], 0)); err != ErrBadRecord {
+			t.Errorf("%s: trailing byte: %v", e.name, err)
+		}
+	}
+}
+
+func TestEveryKindHasAName(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range Kinds() {
+		n := k.String()
+		if seen[n] {
+			t.Errorf("two kinds named %s", n)
+		}
+		seen[n] = true
+		if (ReplyKind(k) != 0) != (k == KindEmit || k == KindBroadcast || k == KindRooms || k == KindConnected ||
+			k == KindTransport || k == KindSocketsIn || k == KindStats || k == KindConfig) {
+			t.Errorf("ReplyKind(%s) = %s", k, ReplyKind(k))
+		}
+		if k != KindInit && !k.IsInput() && !k.IsCommand() && !k.IsOutput() && k.Class() != 0x08 {
+			t.Errorf("kind %s is in no class", k)
+		}
+	}
+	if got := Kind(0x7777).String(); got != "Kind(0x7777)" {
+		t.Errorf("unknown kind prints %q", got)
+	}
+}
+
+func TestRejects(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		kind Kind
+		hex  string
+		err  error
+	}{
+		{"unknown kind", 0x7777, "", ErrUnknownKind},
+		{"bool 2", KindClosed, "0900000000000000" + "02", ErrBadRecord},
+		{"length past the end", KindRecv, "0700000000000000" + "05000000" + "6869" + "00", ErrBadRecord},
+		{"huge list count", KindJoin, "02000000" + "7331" + "ffffffff", ErrBadRecord},
+		{"huge frame count", KindSend, "0200000000000000" + "ffffff0f" + "0000", ErrBadRecord},
+		{"empty record for a non-empty kind", KindWait, "", ErrBadRecord},
+	} {
+		b, err := hex.DecodeString(c.hex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Decode(c.kind, b); err != c.err {
+			t.Errorf("%s: Decode = %v, want %v", c.name, err, c.err)
+		}
+	}
+	if _, _, err := Append(nil, 42); err != ErrUnknownKind {
+		t.Errorf("Append(42) = %v", err)
+	}
+	if _, _, err := Append(nil, (wire.Input)(nil)); err != ErrUnknownKind {
+		t.Errorf("Append(nil) = %v", err)
+	}
+}
+
+// FuzzABIRecord: decoding never panics, and whatever decodes re-encodes to
+// the same bytes (one encoding per value), so a guest and a host can never
+// disagree about a record both accept.
+func FuzzABIRecord(f *testing.F) {
+	for _, v := range loadVectors(f).Records {
+		k, _ := strconv.ParseUint(v.Kind[2:], 16, 16)
+		b, _ := hex.DecodeString(v.Hex)
+		f.Add(uint16(k), b)
+	}
+	f.Fuzz(func(t *testing.T, k uint16, b []byte) {
+		r, err := Decode(Kind(k), b)
+		if err != nil {
+			if err != ErrBadRecord && err != ErrUnknownKind {
+				t.Fatalf("Decode error %v", err)
+			}
+			return
+		}
+		k2, b2, err := Append(nil, r)
+		if err != nil || k2 != Kind(k) || !bytes.Equal(b2, b) {
+			t.Fatalf("Decode(%s, %x) = %#v re-encodes as %s %x %v", Kind(k), b, r, k2, b2, err)
+		}
+	})
+}
+
+func BenchmarkAppendRecv(b *testing.B) {
+	in := wire.Recv{Conn: 7, Data: []byte(`42["echo","0123456789012345678901234567890123456789012345678901234567890123456789012345"]`)}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, buf, _ = Append(buf[:0], in)
+	}
+}
+
+func BenchmarkDecodeEventReceived(b *testing.B) {
+	_, rec, _ := Append(nil, wire.EventReceived{Socket: "s0000000000000000001", Name: "echo", Data: []byte(`["echo","0123456789012345678901234567890123456789012345678901234567890123456789012345"]`), Ack: 9})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(KindEventReceived, rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The typed decoders agree with Decode.
+func TestTypedDecoders(t *testing.T) {
+	for _, e := range table {
+		k, b, _ := Append(nil, e.rec)
+		var got any
+		var err error
+		switch k {
+		case KindRecv:
+			got, err = DecodeRecv(b)
+		case KindHTTPRequest:
+			got, err = DecodeHTTPRequest(b)
+		case KindEmit:
+			got, err = DecodeEmit(b)
+		case KindAck:
+			got, err = DecodeAck(b)
+		default:
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, e.rec) {
+			t.Errorf("%s: %#v, %v", e.name, got, err)
+		}
+	}
+	if _, err := DecodeRecv([]byte{1, 2}); err != ErrBadRecord {
+		t.Errorf("DecodeRecv(short) = %v", err)
+	}
+	if _, err := DecodeEmit(nil); err != ErrBadRecord {
+		t.Errorf("DecodeEmit(nil) = %v", err)
+	}
+}

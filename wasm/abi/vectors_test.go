@@ -1,0 +1,246 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/socketcore/socketcore/core"
+	"github.com/socketcore/socketcore/core/engine"
+	"github.com/socketcore/socketcore/core/wire"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/records.json from the table in vectors_test.go")
+
+// vector is one golden record: its kind, its encoding and its value as
+// encoding/json renders the decoded Go value (byte strings in base64,
+// durations and instants in nanoseconds).
+type vector struct {
+	Name  string          `json:"name"`
+	Kind  string          `json:"kind"` // "0x0101"
+	Type  string          `json:"type"` // the kind's name
+	Hex   string          `json:"hex"`
+	Value json.RawMessage `json:"value"`
+}
+
+type vectorFile struct {
+	Version int      `json:"version"`
+	Note    string   `json:"note"`
+	Records []vector `json:"records"`
+}
+
+const vectorsPath = "testdata/records.json"
+
+var seed = [32]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32}
+
+// table is the source of the golden vectors: every kind at least once,
+// and the edge cases of each primitive.
+var table = []struct {
+	name string
+	rec  any
+}{
+	{"init: zero config (defaults)", Init{Role: RoleServer}},
+	{"init: every field", Init{Role: RoleServer, Config: core.Config{
+		Config: engine.Config{
+			PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond,
+			UpgradeTimeout: 10 * time.Second, CloseTimeout: 30 * time.Second,
+			MaxPayload: 1_000_000, MaxBufferedBytes: 16 << 20,
+			Transports: engine.Polling | engine.WebSocket, DisableUpgrades: true, Seed: seed,
+		},
+		ConnectTimeout: time.Second, MaxAttachments: 10, MaxDepth: 64, MaxPendingAcks: 1024, DynamicNamespaces: true,
+	}}},
+	{"http: polling handshake", wire.HTTPRequest{Conn: 1, Method: "GET", Query: "EIO=4&transport=polling"}},
+	{"http: websocket upgrade", wire.HTTPRequest{Conn: 2, Method: "GET", Query: "EIO=4&transport=websocket&sid=abc", WebSocket: true}},
+	{"http: post", wire.HTTPRequest{Conn: 0xfedcba9876543210, Method: "POST", Query: "EIO=4&transport=polling&sid=x", Body: []byte("40\x1e42[\"a\"]")}},
+	{"http: too large, binary", wire.HTTPRequest{Conn: 3, Method: "POST", Binary: true, TooLarge: true}},
+	{"recv: text", wire.Recv{Conn: 7, Data: []byte(`42["echo","héllo"]`)}},
+	{"recv: binary", wire.Recv{Conn: 7, Data: []byte{0, 1, 0xff}, Binary: true}},
+	{"recv: empty", wire.Recv{Conn: 7}},
+	{"closed: orderly", wire.Closed{Conn: 9}},
+	{"closed: error", wire.Closed{Conn: 9, Error: true}},
+	{"timeout", wire.Timeout{}},
+	{"add namespace", AddNamespace{Name: "/admin", Gated: true}},
+	{"accept connect", AcceptConnect{Socket: "s0000000000000000001"}},
+	{"reject connect: no data", RejectConnect{Socket: "s1", Message: "not authorized"}},
+	{"reject connect: data", RejectConnect{Socket: "s1", Message: "no", Data: []byte(`{"why":1}`)}},
+	{"emit: plain", core.Emit{Socket: "s1", Data: []byte(`["hello","world"]`)}},
+	{"emit: ack, binary, flags", core.Emit{
+		Socket: "s1", Data: []byte(`["bin",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1, 2, 3}},
+		WithAck: true, Timeout: 5 * time.Second, Volatile: true, Compress: true,
+	}},
+	{"ack: no args", Ack{Ref: 42}},
+	{"ack: args and attachments", Ack{Ref: 1 << 63, Args: []byte(`[1,{"_placeholder":true,"num":0}]`), Attachments: [][]byte{nil, {9}}}},
+	{"broadcast: namespace", core.Broadcast{Nsp: "/", Data: []byte(`["news"]`)}},
+	{"broadcast: rooms, except, ack", core.Broadcast{
+		Nsp: "/chat", Rooms: []string{"a", "b"}, Except: []string{"muted"}, Data: []byte(`["m",1]`),
+		Attachments: [][]byte{{0xca, 0xfe}}, Volatile: true, Compress: true, Local: true, WithAck: true, Timeout: time.Second,
+	}},
+	{"join", Join{Socket: "s1", Rooms: []string{"room 1", "ünïcode"}}},
+	{"join: no rooms", Join{Socket: "s1"}},
+	{"leave", Leave{Socket: "s1", Room: "room 1"}},
+	{"rooms", RoomsOf{Socket: "s1"}},
+	{"connected", IsConnected{Socket: "s1"}},
+	{"transport", TransportOf{Socket: "s1"}},
+	{"sockets in", SocketsIn{Nsp: "/", Rooms: []string{"a"}}},
+	{"disconnect", Disconnect{Socket: "s1", CloseSession: true}},
+	{"close", Close{}},
+	{"stats", StatsQuery{}},
+	{"config", ConfigQuery{}},
+	{"reply: ref", RefReply{Ref: 3}},
+	{"reply: broadcast", BroadcastReply{Ref: 4, Targets: 10000}},
+	{"reply: strings", StringsReply{List: []string{"s1", "room"}}},
+	{"reply: strings, none", StringsReply{}},
+	{"reply: bool", BoolReply{Value: true}},
+	{"reply: string", StringReply{Value: "websocket"}},
+	{"reply: stats", core.Stats{Sessions: 1, Sockets: 2, Pending: 3, InAcks: 4, OutAcks: 5, Namespaces: 6, Timers: 7}},
+	{"reply: config", core.Config{Config: engine.Config{PingInterval: 25 * time.Second, MaxPayload: -1, Seed: seed}, MaxDepth: 64}},
+	{"respond: json", wire.Respond{Conn: 1, Status: 200, ContentType: "text/plain; charset=UTF-8", Body: []byte(`0{"sid":"x"}`)}},
+	{"respond: no body", wire.Respond{Conn: 1, Status: 400}},
+	{"accept websocket", wire.AcceptWebSocket{Conn: 2}},
+	{"send: text and binary frames", wire.Send{Conn: 2, Frames: []wire.Frame{{Data: []byte(`451-["b",{"_placeholder":true,"num":0}]`)}, {Data: []byte{1, 2}, Binary: true}}}},
+	{"send: volatile, compress", wire.Send{Conn: 2, Frames: []wire.Frame{{Data: []byte("2")}}, Volatile: true, Compress: true}},
+	{"broadcast out", wire.Broadcast{Conns: []wire.ConnID{2, 5, 1 << 40}, Frames: []wire.Frame{{Data: []byte(`42["news"]`)}}}},
+	{"close conn", wire.CloseConn{Conn: 2}},
+	{"wait: none", wire.Wait{}},
+	{"wait: deadline", wire.Wait{Deadline: 25_000_000_001}},
+	{"session opened", wire.SessionOpened{SID: "lv_VI97HAXpY6yYWAAAC", Conn: 1, WebSocket: true}},
+	{"session upgraded", wire.SessionUpgraded{SID: "lv_VI97HAXpY6yYWAAAC", Conn: 2}},
+	{"session closed", wire.SessionClosed{SID: "lv_VI97HAXpY6yYWAAAC", Reason: wire.ReasonPingTimeout}},
+	{"message received", wire.MessageReceived{SID: "x", Data: []byte("hello"), Binary: false}},
+	{"connect requested", wire.ConnectRequested{Socket: "s1", SID: "x", Nsp: "/admin", Auth: []byte(`{"token":"t"}`), Known: true}},
+	{"connected out", wire.Connected{Socket: "s1", SID: "x", Nsp: "/"}},
+	{"event received: ack", wire.EventReceived{Socket: "s1", Name: "echo", Data: []byte(`["echo",1]`), Ack: 9}},
+	{"event received: binary", wire.EventReceived{Socket: "s1", Name: "up", Data: []byte(`["up",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{0xde, 0xad}}}},
+	{"ack resolved", wire.AckResolved{Ref: 9, Socket: "s1", Args: []byte(`["ok"]`)}},
+	{"ack resolved: timed out", wire.AckResolved{Ref: 10, Socket: "s1", Err: wire.AckTimedOut}},
+	{"broadcast ack resolved", wire.BroadcastAckResolved{Ref: 11, Replies: []wire.Reply{
+		{Socket: "s1", Args: []byte(`[1]`)}, {Socket: "s2", Args: []byte(`[{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{7}}},
+	}, TimedOut: true}},
+	{"broadcast ack resolved: none", wire.BroadcastAckResolved{Ref: 12}},
+	{"disconnecting", wire.Disconnecting{Socket: "s1", Reason: wire.ReasonTransportClose, Rooms: []string{"s1", "a"}}},
+	{"disconnected", wire.Disconnected{Socket: "s1", Reason: wire.ReasonServerNamespaceDisconnect}},
+}
+
+func kindHex(k Kind) string { return "0x" + hex.EncodeToString([]byte{byte(k >> 8), byte(k)}) }
+
+func buildVectors(t *testing.T) vectorFile {
+	f := vectorFile{
+		Version: Version,
+		Note:    "socketcore core.wasm ABI records (wasm/ABI.md). hex is the record; value is the decoded Go value as encoding/json renders it ([]byte as base64, durations and instants in ns). Regenerate with: go test ./wasm/abi -run TestVectors -update",
+	}
+	for _, e := range table {
+		k, b, err := Append(nil, e.rec)
+		if err != nil {
+			t.Fatalf("%s: %v", e.name, err)
+		}
+		v, err := json.Marshal(e.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Records = append(f.Records, vector{Name: e.name, Kind: kindHex(k), Type: k.String(), Hex: hex.EncodeToString(b), Value: v})
+	}
+	return f
+}
+
+// TestVectors checks the golden file both ways: each record's hex decodes
+// to the value it shows and re-encodes to the same hex, and the table in
+// this file still encodes to the file's bytes (so a layout change cannot
+// slip in without a visible diff and a Version bump).
+func TestVectors(t *testing.T) {
+	want := buildVectors(t)
+	if *update {
+		var buf bytes.Buffer
+		buf.WriteString("{\n\"version\": " + strconv.Itoa(want.Version) + ",\n\"note\": ")
+		note, _ := json.Marshal(want.Note)
+		buf.Write(note)
+		buf.WriteString(",\n\"records\": [\n")
+		for i, r := range want.Records {
+			line, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf.Write(line)
+			if i < len(want.Records)-1 {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('\n')
+		}
+		buf.WriteString("]}\n")
+		if err := os.WriteFile(vectorsPath, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := loadVectors(t)
+	if got.Version != Version {
+		t.Fatalf("%s has version %d, the codec is version %d", vectorsPath, got.Version, Version)
+	}
+	if len(got.Records) != len(want.Records) {
+		t.Fatalf("%s has %d records, the table %d (run with -update)", vectorsPath, len(got.Records), len(want.Records))
+	}
+	seen := map[Kind]bool{}
+	for i, v := range got.Records {
+		w := want.Records[i]
+		if v.Name != w.Name || v.Kind != w.Kind || v.Hex != w.Hex || !jsonEqual(v.Value, w.Value) {
+			t.Errorf("record %d %q: file has %s %s %s, table gives %s %s %s (run with -update if intended)",
+				i, v.Name, v.Kind, v.Hex, v.Value, w.Kind, w.Hex, w.Value)
+			continue
+		}
+		k64, err := strconv.ParseUint(v.Kind[2:], 16, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := Kind(k64)
+		seen[k] = true
+		if k.String() != v.Type {
+			t.Errorf("%q: kind %s is named %s, file says %s", v.Name, v.Kind, k, v.Type)
+		}
+		b, err := hex.DecodeString(v.Hex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := Decode(k, b)
+		if err != nil {
+			t.Errorf("%q: Decode: %v", v.Name, err)
+			continue
+		}
+		js, _ := json.Marshal(rec)
+		if !jsonEqual(js, v.Value) {
+			t.Errorf("%q: decodes to %s, want %s", v.Name, js, v.Value)
+		}
+		k2, b2, err := Append(nil, rec)
+		if err != nil || k2 != k || !bytes.Equal(b2, b) {
+			t.Errorf("%q: re-encodes to %v %x %v", v.Name, k2, b2, err)
+		}
+	}
+	for _, k := range Kinds() {
+		if !seen[k] {
+			t.Errorf("no golden vector for kind %s (%s)", kindHex(k), k)
+		}
+	}
+}
+
+func loadVectors(t testing.TB) vectorFile {
+	raw, err := os.ReadFile(vectorsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f vectorFile
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
