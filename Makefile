@@ -4,15 +4,15 @@ GO      ?= go
 ADDR    ?= 127.0.0.1:3000
 FUZZTIME ?= 30s
 
-.PHONY: run test vet fmt-check wasm-build fuzz conformance bench-server bench bench-go
+.PHONY: run test vet fmt-check wasm-build wasm size fuzz conformance bench-server bench bench-go
 
 run: node_modules/.package-lock.json
 	$(GO) run ./hosts/native/cmd/socketcore --addr $(ADDR)
 
 # The whole suite: static checks, the core's WASM builds, unit/fuzz-seed/host
 # tests with the race detector, and the official-client e2e tests.
-test: node_modules/.package-lock.json vet fmt-check wasm-build
-	$(GO) test -race -count=1 -timeout 15m ./...
+test: node_modules/.package-lock.json vet fmt-check wasm-build wasm
+	SOCKETCORE_CORE_WASM=$(abspath $(CORE_WASM)) $(GO) test -race -count=1 -timeout 15m ./...
 
 node_modules/.package-lock.json: package-lock.json package.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
@@ -29,6 +29,16 @@ fmt-check:
 wasm-build:
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/...
 	GOOS=js GOARCH=wasm $(GO) build ./core/...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/guest
+
+# core.wasm: the core as a wasip1 reactor (wasm/ABI.md), for wazero and the edge hosts.
+CORE_WASM ?= build/core.wasm
+wasm:
+	GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w" -o $(CORE_WASM) ./wasm/guest
+
+# core.wasm's size, raw / gzip / brotli, against the budget of issue 4.
+size: wasm
+	$(GO) run ./wasm/cmd/coresize -max-raw 2000000 -max-brotli 450000 $(CORE_WASM)
 
 # Longer fuzzing of every decoder (the seed corpora run in `make test`).
 fuzz:
@@ -36,7 +46,7 @@ fuzz:
 	  ./core/eio:FuzzDecodePacket ./core/eio:FuzzDecodePayload \
 	  ./core/sio:FuzzDecode ./core/sio:FuzzReassembler \
 	  ./core/internal/jsontext:FuzzValidate ./core/internal/jsontext:FuzzQuote \
-	  ./core:FuzzServerInputs; do \
+	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord; do \
 	  pkg=$${pkg_target%%:*}; t=$${pkg_target##*:}; \
 	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done

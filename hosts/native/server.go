@@ -135,6 +135,9 @@ func (s *Server) Close() error {
 	s.d.call(func(now clock.Instant) { s.core.Close(now) })
 	s.d.call(func(clock.Instant) {}) // the drain after Close performed its outputs
 	s.d.stop()
+	if r, ok := s.core.(releaser); ok {
+		r.Release(context.Background())
+	}
 	s.t.wg.Wait()
 	s.wg.Wait()
 	return nil
@@ -267,6 +270,12 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 			so.mbox.post(func() { so.runDisconnected(o.Reason) })
 		}
 	}
+}
+
+// releaser is a Machine holding resources beyond the Go heap (a WASM
+// instance), released when the server closes.
+type releaser interface {
+	Release(ctx context.Context) error
 }
 
 // ErrAckTimeout is the error of an acknowledgement that did not come in

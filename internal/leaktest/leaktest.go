@@ -54,7 +54,11 @@ func leaked() []string {
 
 // Main runs the tests, then waits up to 5 s for goroutines started by them
 // to end; any left fail the binary with their stacks.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Check(m)) }
+
+// Check is Main without the exit: it returns the binary's exit code, for a
+// TestMain with cleanup of its own to do first.
+func Check(m *testing.M) int {
 	before := len(leaked())
 	code := m.Run()
 	if code == 0 {
@@ -72,5 +76,5 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }

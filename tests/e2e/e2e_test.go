@@ -13,11 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/wasm/host"
+	"github.com/socketcore/socketcore/wasm/wasmtest"
 )
 
-func TestMain(m *testing.M) { leaktest.Main(m) }
+func TestMain(m *testing.M) {
+	code := leaktest.Check(m)
+	wasmtest.Cleanup() // a core.wasm built for this binary
+	os.Exit(code)
+}
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
@@ -40,12 +47,27 @@ func requireNode(t *testing.T, root string) string {
 	return node
 }
 
-func TestOfficialClient(t *testing.T) {
+func TestOfficialClient(t *testing.T) { runOfficialClient(t, native.Options{}) }
+
+// TestOfficialClientWASM runs the same suite with the protocol core as
+// core.wasm under wazero (--core=wasm).
+func TestOfficialClientWASM(t *testing.T) {
+	mod, err := host.Load(context.Background(), wasmtest.Path(t), host.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mod.Close(context.Background())
+	runOfficialClient(t, native.Options{Machine: func(cfg core.Config) (native.Machine, error) {
+		return mod.NewMachine(context.Background(), cfg)
+	}})
+}
+
+func runOfficialClient(t *testing.T, opts native.Options) {
 	root := repoRoot(t)
 	node := requireNode(t, root)
 	for _, mode := range []string{"websocket", "polling", "upgrade"} {
 		t.Run(mode, func(t *testing.T) {
-			srv := NewApp(native.Options{})
+			srv := NewApp(opts)
 			hs := httptest.NewServer(srv)
 			defer func() {
 				hs.CloseClientConnections()

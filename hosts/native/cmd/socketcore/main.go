@@ -25,7 +25,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/hosts/native"
+	"github.com/socketcore/socketcore/wasm/host"
 )
 
 //go:embed web
@@ -81,7 +83,39 @@ func splitList(s string) []string {
 	return out
 }
 
+// coreFlags choose the protocol machine: the native core, or core.wasm run
+// by wazero (the same core compiled to WebAssembly).
+type coreFlags struct {
+	kind     string
+	wasmPath string
+	cacheDir string
+}
+
+func (c *coreFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.kind, "core", "native", "protocol core: native, or wasm (core.wasm through wazero)")
+	fs.StringVar(&c.wasmPath, "core-wasm", "build/core.wasm", "core.wasm for --core=wasm (make wasm builds it)")
+	fs.StringVar(&c.cacheDir, "wasm-cache", "", "directory for wazero's compiled code (faster restarts)")
+}
+
+// machine returns the Machine factory for the options, nil for native.
+func (c *coreFlags) machine() (native.NewMachine, error) {
+	switch c.kind {
+	case "", "native":
+		return nil, nil
+	case "wasm":
+		mod, err := host.Load(context.Background(), c.wasmPath, host.Options{CacheDir: c.cacheDir, Stderr: os.Stderr})
+		if err != nil {
+			return nil, fmt.Errorf("--core=wasm: %w (run `make wasm`, or set --core-wasm)", err)
+		}
+		return func(cfg core.Config) (native.Machine, error) {
+			return mod.NewMachine(context.Background(), cfg)
+		}, nil
+	}
+	return nil, fmt.Errorf("--core=%q: want native or wasm", c.kind)
+}
+
 type commonFlags struct {
+	core         coreFlags
 	path         string
 	cors         string
 	pingInterval time.Duration
@@ -92,6 +126,7 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, path string) {
+	c.core.register(fs)
 	fs.StringVar(&c.path, "path", path, "request path of the Socket.IO endpoint")
 	fs.StringVar(&c.cors, "cors-origin", "", `allowed CORS origins, comma-separated ("*" for any; empty: no CORS)`)
 	fs.DurationVar(&c.pingInterval, "ping-interval", 25*time.Second, "Engine.IO ping interval")
@@ -101,8 +136,13 @@ func (c *commonFlags) register(fs *flag.FlagSet, path string) {
 	fs.StringVar(&c.transports, "transports", "polling,websocket", "accepted transports")
 }
 
-func (c *commonFlags) options() native.Options {
+func (c *commonFlags) options() (native.Options, error) {
+	m, err := c.core.machine()
+	if err != nil {
+		return native.Options{}, err
+	}
 	o := native.Options{
+		Machine:           m,
 		Path:              c.path,
 		PingInterval:      c.pingInterval,
 		PingTimeout:       c.pingTimeout,
@@ -113,7 +153,7 @@ func (c *commonFlags) options() native.Options {
 	if origins := splitList(c.cors); len(origins) > 0 {
 		o.CORS = &native.CORS{Origins: origins}
 	}
-	return o
+	return o, nil
 }
 
 // listen serves h on addr until SIGINT/SIGTERM or ctx ends.
@@ -156,13 +196,19 @@ func serve(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	opts := c.options()
+	opts, err := c.options()
+	if err != nil {
+		return err
+	}
 	if _, err := os.Stat(*clientJS); err == nil {
 		opts.ClientJS = *clientJS
 	} else if *clientJS != "" {
 		log.Printf("socketcore: %s not found (run `npm ci`); the demo page needs it", *clientJS)
 	}
-	srv := native.NewServer(opts)
+	srv, err := native.Start(opts)
+	if err != nil {
+		return err
+	}
 	defer srv.Close()
 	chat(srv)
 	mux := http.NewServeMux()
@@ -210,7 +256,13 @@ func conformance(args []string) error {
 	fs := flag.NewFlagSet("conformance", flag.ExitOnError)
 	engineAddr := fs.String("engine-addr", "127.0.0.1:3000", "Engine.IO echo server address (path /engine.io/); empty: off")
 	sioAddr := fs.String("sio-addr", "127.0.0.1:3001", "Socket.IO server address (path /socket.io/); empty: off")
+	var cf coreFlags
+	cf.register(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	machine, err := cf.machine()
+	if err != nil {
 		return err
 	}
 	var servers []*http.Server
@@ -238,7 +290,12 @@ func conformance(args []string) error {
 		log.Printf("socketcore: Engine.IO conformance server on http://%s/engine.io/", ln.Addr())
 	}
 	if *sioAddr != "" {
-		srv := native.NewServer(base)
+		so := base
+		so.Machine = machine // the Engine.IO echo server has no WASM role yet
+		srv, err := native.Start(so)
+		if err != nil {
+			return err
+		}
 		defer srv.Close()
 		ConformanceApp(srv)
 		mux := http.NewServeMux()
@@ -278,10 +335,19 @@ func ConformanceApp(srv *native.Server) {
 func benchServer(args []string) error {
 	fs := flag.NewFlagSet("bench-server", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:3004", "listen address")
+	var cf coreFlags
+	cf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	srv := native.NewServer(native.Options{})
+	machine, err := cf.machine()
+	if err != nil {
+		return err
+	}
+	srv, err := native.Start(native.Options{Machine: machine})
+	if err != nil {
+		return err
+	}
 	defer srv.Close()
 	BenchApp(srv)
 	mux := http.NewServeMux()
