@@ -33,6 +33,9 @@ type driver struct {
 	timer   *time.Timer
 	armed   clock.Instant
 	stopped bool
+	// afterDrain, if set, runs at the end of every drain (state that only
+	// lives for one drain is dropped there).
+	afterDrain func()
 	// writeQueueLimit bounds the frames waiting for one WebSocket writer;
 	// past it the connection is closed (a slow consumer).
 	writeQueueLimit int
@@ -60,6 +63,11 @@ func (d *driver) now() clock.Instant { return clock.Instant(time.Since(d.start))
 
 // post hands a task to the driver. It reports false once the driver stopped.
 func (d *driver) post(t task) bool {
+	select {
+	case <-d.quit: // checked first: after stop, the inbox may still have room
+		return false
+	default:
+	}
 	select {
 	case d.inbox <- t:
 		return true
@@ -121,6 +129,9 @@ func (d *driver) drain() {
 		o := d.m.Poll()
 		if w, ok := o.(wire.Wait); ok {
 			d.arm(w.Deadline)
+			if d.afterDrain != nil {
+				d.afterDrain()
+			}
 			return
 		}
 		d.perform(o)

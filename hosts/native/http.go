@@ -157,11 +157,27 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rep reply
 	select {
 	case rep = <-req.reply:
+	case <-t.d.done: // the server stopped with the task queued
+		select {
+		case rep = <-req.reply:
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 	case <-r.Context().Done():
 		// the client went away (e.g. an aborted long-poll)
+		accepted := false
+		select {
+		case rep = <-req.reply:
+			accepted = rep.upgrade // the upgrade was accepted just before
+		default:
+		}
 		t.d.post(func(now clock.Instant) {
 			if t.d.reqs[in.Conn] != nil {
 				delete(t.d.reqs, in.Conn)
+				t.d.m.Handle(now, wire.Closed{Conn: in.Conn, Error: true})
+			} else if accepted && t.d.ws[in.Conn] == req.ws {
+				delete(t.d.ws, in.Conn)
 				t.d.m.Handle(now, wire.Closed{Conn: in.Conn, Error: true})
 			}
 		})
@@ -210,8 +226,14 @@ func (t *transport) read(c *wsConn, conn *websocket.Conn) {
 	for {
 		typ, data, err := conn.ReadMessage()
 		if err != nil {
+			// Node's ws transport says "transport close" for any close, a
+			// dropped TCP connection included, and "transport error" only
+			// for what ws reports as an error: an oversized message or a
+			// protocol violation.
 			var ce *websocket.CloseError
-			orderly := errors.As(err, &ce) && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway || ce.Code == websocket.CloseNoStatusReceived)
+			orderly := !errors.Is(err, websocket.ErrReadLimit) &&
+				!(errors.As(err, &ce) && (ce.Code == websocket.CloseProtocolError || ce.Code == websocket.CloseUnsupportedData ||
+					ce.Code == websocket.CloseInvalidFramePayloadData || ce.Code == websocket.CloseMessageTooBig))
 			t.d.post(func(now clock.Instant) {
 				if t.d.ws[c.id] == c {
 					delete(t.d.ws, c.id)

@@ -59,6 +59,7 @@ type Server struct {
 	sockets       map[wire.SocketID]*Socket
 	waiters       map[wire.AckRef]chan ackResult
 	clientJS      []byte
+	grace         time.Duration // how long Close waits for running handlers
 }
 
 type ackResult struct {
@@ -89,6 +90,7 @@ func Start(opts Options) (*Server, error) {
 		handshakes:    make(map[wire.SID]*Handshake),
 		sockets:       make(map[wire.SocketID]*Socket),
 		waiters:       make(map[wire.AckRef]chan ackResult),
+		grace:         handlerGrace,
 	}
 	if opts.ClientJS != "" {
 		s.clientJS, _ = os.ReadFile(opts.ClientJS)
@@ -105,6 +107,9 @@ func Start(opts Options) (*Server, error) {
 	s.d = newDriver(s.core, s.notify)
 	s.t = newTransport(&s.opts, s.d)
 	s.t.onRequest = s.onRequest
+	// a handshake's SessionOpened comes in the drain of its request: what
+	// no session claimed by then was a refused handshake
+	s.d.afterDrain = func() { clear(s.reqHandshakes) }
 	s.root = s.Of("/")
 	return s, nil
 }
@@ -123,7 +128,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close disconnects every socket ("server shutting down"), closes every
-// session and stops the server's goroutines.
+// session and stops the server's goroutines. It waits for running handlers
+// to return, for at most handlerGrace: a handler that calls Close itself
+// (or blocks past the grace) does not hold it forever.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -139,8 +146,25 @@ func (s *Server) Close() error {
 		r.Release(context.Background())
 	}
 	s.t.wg.Wait()
-	s.wg.Wait()
+	waitAtMost(&s.wg, s.grace)
 	return nil
+}
+
+// handlerGrace bounds how long Close waits for running handlers.
+const handlerGrace = 10 * time.Second
+
+// waitAtMost waits for wg, or d. The waiting goroutine ends with wg.
+func waitAtMost(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func (s *Server) onRequest(id wire.ConnID, r *http.Request) {
@@ -222,7 +246,7 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 		}
 	case wire.EventReceived:
 		if so := s.sockets[o.Socket]; so != nil {
-			if !so.mbox.post(func() { so.dispatch(o) }) {
+			if !so.mbox.postEvent(func() { so.dispatch(o) }) {
 				// the client outruns its handlers: drop the connection
 				s.core.Disconnect(now, o.Socket, true)
 			}
@@ -330,6 +354,9 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 				s.mu.Unlock()
 			}
 			s.core.AcceptConnect(now, so.id)
+			if s.core.Transport(so.id) == "" {
+				delete(s.sockets, so.id) // its session ended while the middleware ran
+			}
 		})
 	})
 }

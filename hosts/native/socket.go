@@ -318,23 +318,32 @@ type mailbox struct {
 // client that outruns its handlers that far is disconnected.
 const mailboxLimit = 4096
 
-// post queues fn; false (and nothing queued) when the mailbox is full.
-func (m *mailbox) post(fn func()) bool {
+// postEvent queues an event's handler; false (and nothing queued) when the
+// mailbox is full.
+func (m *mailbox) postEvent(fn func()) bool {
 	m.mu.Lock()
-	if len(m.q) >= mailboxLimit {
-		m.mu.Unlock()
+	full := len(m.q) >= mailboxLimit
+	m.mu.Unlock()
+	if full {
 		return false
 	}
+	m.post(fn)
+	return true
+}
+
+// post queues fn whatever the mailbox holds: lifecycle handlers
+// (connection, disconnecting, disconnect) always run.
+func (m *mailbox) post(fn func()) {
+	m.mu.Lock()
 	m.q = append(m.q, fn)
 	if m.running {
 		m.mu.Unlock()
-		return true
+		return
 	}
 	m.running = true
 	m.mu.Unlock()
 	m.wg.Add(1)
 	go m.run()
-	return true
 }
 
 func (m *mailbox) run() {

@@ -221,6 +221,7 @@ func serve(args []string) error {
 	}
 	log.Printf("socketcore: serving Socket.IO on http://%s%s (demo at http://%s/)", ln.Addr(), srv.Path(), ln.Addr())
 	waitSignal()
+	srv.Close() // answers parked long-polls, so the HTTP shutdown need not wait for them
 	shutdown(hs)
 	return nil
 }
@@ -265,7 +266,10 @@ func conformance(args []string) error {
 	if err != nil {
 		return err
 	}
-	var servers []*http.Server
+	var (
+		servers []*http.Server
+		closers []func() error // the protocol servers, closed before HTTP shuts down
+	)
 	base := native.Options{
 		PingInterval:   300 * time.Millisecond,
 		PingTimeout:    200 * time.Millisecond,
@@ -277,6 +281,7 @@ func conformance(args []string) error {
 		eo.Path = "/engine.io/"
 		es := native.NewEngineServer(eo)
 		defer es.Close()
+		closers = append(closers, es.Close)
 		es.OnMessage = func(e *native.EngineServer, sid string, data []byte, binary bool) {
 			e.SendLocked(sid, data, binary)
 		}
@@ -297,6 +302,7 @@ func conformance(args []string) error {
 			return err
 		}
 		defer srv.Close()
+		closers = append(closers, srv.Close)
 		ConformanceApp(srv)
 		mux := http.NewServeMux()
 		mux.Handle(srv.Path(), srv)
@@ -311,6 +317,9 @@ func conformance(args []string) error {
 		return errors.New("nothing to serve")
 	}
 	waitSignal()
+	for _, c := range closers {
+		c()
+	}
 	shutdown(servers...)
 	return nil
 }
@@ -358,6 +367,7 @@ func benchServer(args []string) error {
 	}
 	log.Printf("socketcore: bench server on http://%s/socket.io/", ln.Addr())
 	waitSignal()
+	srv.Close()
 	shutdown(hs)
 	return nil
 }
