@@ -46,7 +46,7 @@ fuzz:
 	  ./core/eio:FuzzDecodePacket ./core/eio:FuzzDecodePayload \
 	  ./core/sio:FuzzDecode ./core/sio:FuzzReassembler \
 	  ./core/internal/jsontext:FuzzValidate ./core/internal/jsontext:FuzzQuote \
-	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord; do \
+	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord ./core/client:FuzzClientInputs; do \
 	  pkg=$${pkg_target%%:*}; t=$${pkg_target##*:}; \
 	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done

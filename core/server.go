@@ -266,7 +266,8 @@ func (s *Server) Close(now clock.Instant) {
 // Stats counts what the machine holds; every count returns to zero once
 // every client is gone (tests and metrics use it).
 type Stats struct {
-	Sessions   int // Engine.IO sessions, open or closing
+	Sessions   int // open Engine.IO sessions
+	Closing    int // closed polling sessions waiting for a last request
 	Sockets    int // connected sockets
 	Pending    int // sockets waiting for AcceptConnect/RejectConnect
 	InAcks     int // acknowledgements asked by clients, unanswered
@@ -278,7 +279,8 @@ type Stats struct {
 // Stats returns the machine's current counts.
 func (s *Server) Stats() Stats {
 	return Stats{
-		Sessions:   s.eng.Len(),
+		Sessions:   s.eng.Len() - s.eng.Closing(),
+		Closing:    s.eng.Closing(),
 		Sockets:    len(s.sockets),
 		Pending:    len(s.pending),
 		InAcks:     len(s.inAcks),

@@ -65,6 +65,7 @@ type Server struct {
 	out      []wire.Output
 	outHead  int
 	dirty    []*Session
+	closing  int    // sessions in stateClosing
 	openJSON []byte // handshake JSON after the sid, shared by all sessions
 }
 
@@ -90,6 +91,10 @@ func (e *Server) Session(sid wire.SID) *Session { return e.sessions[sid] }
 
 // Len is the number of sessions (open or closing).
 func (e *Server) Len() int { return len(e.sessions) }
+
+// Closing is the number of closed sessions still waiting for a last
+// polling request (included in Len).
+func (e *Server) Closing() int { return e.closing }
 
 // Push queues an output for the host, after the ones already queued. The
 // Socket.IO layer uses it for its notifications. Frames queued with Send are

@@ -244,6 +244,7 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 	}
 	if linger {
 		s.state = stateClosing
+		e.closing++
 		wait := e.cfg.CloseTimeout
 		if mode == closeSendNoop {
 			wait = e.cfg.PingTimeout // only an in-flight request can still come
@@ -261,6 +262,9 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 
 // forget drops a closing session for good.
 func (e *Server) forget(s *Session) {
+	if s.state == stateClosing {
+		e.closing--
+	}
 	e.cancel(&s.closeTimer)
 	if s.get != 0 {
 		delete(e.conns, s.get)

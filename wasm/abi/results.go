@@ -31,7 +31,7 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 		b = appendString(b, r.Value)
 	case core.Stats:
 		k = KindStatsReply
-		for _, v := range [...]int{r.Sessions, r.Sockets, r.Pending, r.InAcks, r.OutAcks, r.Namespaces, r.Timers} {
+		for _, v := range [...]int{r.Sessions, r.Closing, r.Sockets, r.Pending, r.InAcks, r.OutAcks, r.Namespaces, r.Timers} {
 			b = appendI64(b, int64(v))
 		}
 	case core.Config:
@@ -177,6 +177,7 @@ func DecodeResult(k Kind, b []byte) (any, error) {
 	case KindStatsReply:
 		r = core.Stats{
 			Sessions:   d.int(),
+			Closing:    d.int(),
 			Sockets:    d.int(),
 			Pending:    d.int(),
 			InAcks:     d.int(),

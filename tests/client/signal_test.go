@@ -1,0 +1,8 @@
+package client
+
+import "syscall"
+
+var (
+	sigStop = syscall.SIGSTOP
+	sigCont = syscall.SIGCONT
+)
