@@ -22,14 +22,9 @@ import (
 // goroutine; each WebSocket has a reader goroutine (the one that dialed it)
 // and a writer goroutine.
 type clientDriver struct {
-	m      *client.Manager
+	loop
+	m      *client.Manager // the loop's machine, typed for the API's commands
 	notify func(now clock.Instant, o wire.Output)
-	inbox  chan task
-	quit   chan struct{}
-	done   chan struct{}
-	start  time.Time
-	timer  *time.Timer
-	armed  clock.Instant
 
 	httpc   *http.Client
 	dialer  *websocket.Dialer
@@ -49,99 +44,17 @@ func newClientDriver(m *client.Manager, httpc *http.Client, dialer *websocket.Di
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &clientDriver{
 		m: m, notify: notify,
-		inbox: make(chan task, 1024),
-		quit:  make(chan struct{}),
-		done:  make(chan struct{}),
-		start: time.Now(),
 		httpc: httpc, dialer: dialer, header: header,
 		ctx: ctx, cancel: cancel,
 		fetches: make(map[wire.ConnID]context.CancelFunc),
 		conns:   make(map[wire.ConnID]*clientWS),
 	}
-	d.timer = time.NewTimer(time.Hour)
-	d.timer.Stop()
-	go d.run()
+	d.init(m)
+	d.loop.perform = d.perform
+	d.loop.afterDrain = d.checkIdle
+	d.loop.shutdown = d.shutdown
+	d.startLoop()
 	return d
-}
-
-func (d *clientDriver) now() clock.Instant { return clock.Instant(time.Since(d.start)) + 1 }
-
-func (d *clientDriver) post(t task) bool {
-	select {
-	case d.inbox <- t:
-		return true
-	case <-d.quit:
-		return false
-	}
-}
-
-// call runs t on the driver and waits for it; false if the driver stopped.
-func (d *clientDriver) call(t task) bool {
-	ch := make(chan struct{})
-	if !d.post(func(now clock.Instant) { t(now); close(ch) }) {
-		return false
-	}
-	select {
-	case <-ch:
-		return true
-	case <-d.done:
-		select {
-		case <-ch:
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-func (d *clientDriver) run() {
-	defer close(d.done)
-	for {
-		select {
-		case t := <-d.inbox:
-			t(d.now())
-			for range 64 { // batch what is already queued before draining
-				select {
-				case t := <-d.inbox:
-					t(d.now())
-					continue
-				default:
-				}
-				break
-			}
-		case <-d.timer.C:
-			d.armed = 0
-			d.m.Handle(d.now(), wire.Timeout{})
-		case <-d.quit:
-			d.shutdown()
-			return
-		}
-		d.drain()
-	}
-}
-
-func (d *clientDriver) drain() {
-	for {
-		o := d.m.Poll()
-		if w, ok := o.(wire.Wait); ok {
-			d.arm(w.Deadline)
-			d.checkIdle()
-			return
-		}
-		d.perform(o)
-	}
-}
-
-func (d *clientDriver) arm(at clock.Instant) {
-	if at == d.armed {
-		return
-	}
-	d.timer.Stop()
-	d.armed = at
-	if at == 0 {
-		return
-	}
-	d.timer.Reset(max(at.Sub(d.now()), 0))
 }
 
 func (d *clientDriver) perform(o wire.Output) {
@@ -309,17 +222,11 @@ func (d *clientDriver) checkIdle() {
 
 // stop ends the driver and every connection, and waits for the goroutines.
 func (d *clientDriver) stop() {
-	select {
-	case <-d.quit:
-	default:
-		close(d.quit)
-	}
-	<-d.done
+	d.stopLoop()
 	d.wg.Wait()
 }
 
 func (d *clientDriver) shutdown() {
-	d.timer.Stop()
 	d.cancel()
 	for id, cancel := range d.fetches {
 		delete(d.fetches, id)

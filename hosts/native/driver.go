@@ -9,33 +9,13 @@ import (
 	"github.com/socketcore/socketcore/core/wire"
 )
 
-// machine is what the driver needs of a protocol core: core.Server and
-// engine.Server both fit (and later the wazero-backed core.wasm).
-type machine interface {
-	Handle(now clock.Instant, in wire.Input) error
-	Poll() wire.Output
-}
-
-// task is work for the driver goroutine, the only one that touches the machine.
-type task func(now clock.Instant)
-
 // driver runs the six-step loop (STYLE.md §4): wait for a task or the
 // deadline, Handle, drain Poll, perform outputs, re-arm the one timer.
 type driver struct {
-	m       machine
-	notify  func(now clock.Instant, o wire.Output) // application notifications
-	inbox   chan task
-	quit    chan struct{}
-	done    chan struct{}
-	start   time.Time
-	reqs    map[wire.ConnID]*httpReq
-	ws      map[wire.ConnID]*wsConn
-	timer   *time.Timer
-	armed   clock.Instant
-	stopped bool
-	// afterDrain, if set, runs at the end of every drain (state that only
-	// lives for one drain is dropped there).
-	afterDrain func()
+	loop
+	notify func(now clock.Instant, o wire.Output) // application notifications
+	reqs   map[wire.ConnID]*httpReq
+	ws     map[wire.ConnID]*wsConn
 	// writeQueueLimit bounds the frames waiting for one WebSocket writer;
 	// past it the connection is closed (a slow consumer).
 	writeQueueLimit int
@@ -43,115 +23,16 @@ type driver struct {
 
 func newDriver(m machine, notify func(clock.Instant, wire.Output)) *driver {
 	d := &driver{
-		m:               m,
 		notify:          notify,
-		inbox:           make(chan task, 1024),
-		quit:            make(chan struct{}),
-		done:            make(chan struct{}),
-		start:           time.Now(),
 		reqs:            make(map[wire.ConnID]*httpReq),
 		ws:              make(map[wire.ConnID]*wsConn),
 		writeQueueLimit: 4096,
 	}
-	d.timer = time.NewTimer(time.Hour)
-	d.timer.Stop()
-	go d.run()
+	d.init(m)
+	d.loop.perform = d.perform
+	d.loop.shutdown = d.shutdown
+	d.startLoop()
 	return d
-}
-
-func (d *driver) now() clock.Instant { return clock.Instant(time.Since(d.start)) + 1 }
-
-// post hands a task to the driver. It reports false once the driver stopped.
-func (d *driver) post(t task) bool {
-	select {
-	case <-d.quit: // checked first: after stop, the inbox may still have room
-		return false
-	default:
-	}
-	select {
-	case d.inbox <- t:
-		return true
-	case <-d.quit:
-		return false
-	}
-}
-
-// call runs t on the driver and waits for it; false if the driver stopped.
-func (d *driver) call(t task) bool {
-	ch := make(chan struct{})
-	if !d.post(func(now clock.Instant) { t(now); close(ch) }) {
-		return false
-	}
-	select {
-	case <-ch:
-		return true
-	case <-d.done:
-		select {
-		case <-ch:
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-func (d *driver) run() {
-	defer close(d.done)
-	for {
-		select {
-		case t := <-d.inbox:
-			now := d.now()
-			t(now)
-			// batch what is already queued before draining
-			for i := 0; i < 64; i++ {
-				select {
-				case t := <-d.inbox:
-					t(d.now())
-					continue
-				default:
-				}
-				break
-			}
-		case <-d.timer.C:
-			d.armed = 0
-			d.m.Handle(d.now(), wire.Timeout{})
-		case <-d.quit:
-			d.shutdown()
-			return
-		}
-		d.drain()
-	}
-}
-
-// drain performs every output until Wait, then re-arms the timer.
-func (d *driver) drain() {
-	for {
-		o := d.m.Poll()
-		if w, ok := o.(wire.Wait); ok {
-			d.arm(w.Deadline)
-			if d.afterDrain != nil {
-				d.afterDrain()
-			}
-			return
-		}
-		d.perform(o)
-	}
-}
-
-func (d *driver) arm(at clock.Instant) {
-	if at == d.armed {
-		return
-	}
-	d.timer.Stop()
-	d.armed = at
-	if at == 0 {
-		return
-	}
-	wait := at.Sub(d.now())
-	if wait < 0 {
-		wait = 0
-	}
-	d.timer.Reset(wait)
 }
 
 func (d *driver) perform(o wire.Output) {
@@ -225,17 +106,9 @@ func prepare(frames []wire.Frame) []*websocket.PreparedMessage {
 }
 
 // stop ends the driver: pending requests get 503, WebSockets close.
-func (d *driver) stop() {
-	select {
-	case <-d.quit:
-	default:
-		close(d.quit)
-	}
-	<-d.done
-}
+func (d *driver) stop() { d.stopLoop() }
 
 func (d *driver) shutdown() {
-	d.timer.Stop()
 	for id, r := range d.reqs {
 		delete(d.reqs, id)
 		r.reply <- reply{status: 503}
