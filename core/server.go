@@ -69,8 +69,7 @@ type Server struct {
 	nsps    map[string]*namespace
 	sockets map[wire.SocketID]*socket
 	pending map[wire.SocketID]*socket // waiting for AcceptConnect/RejectConnect
-	timers  clock.Timers
-	tmap    map[clock.TimerID]timerRef
+	timers  clock.Timers[timerRef]
 	inAcks  map[wire.AckRef]inAck
 	outAcks map[wire.AckRef]*outAck
 	nextRef wire.AckRef
@@ -100,7 +99,6 @@ func NewServer(cfg Config) *Server {
 		nsps:    make(map[string]*namespace),
 		sockets: make(map[wire.SocketID]*socket),
 		pending: make(map[wire.SocketID]*socket),
-		tmap:    make(map[clock.TimerID]timerRef),
 		inAcks:  make(map[wire.AckRef]inAck),
 		outAcks: make(map[wire.AckRef]*outAck),
 		limits:  sio.Limits{MaxAttachments: cfg.MaxAttachments, MaxDepth: cfg.MaxDepth},
@@ -155,30 +153,22 @@ func (s *Server) Poll() wire.Output {
 }
 
 func (s *Server) schedule(at clock.Instant, r timerRef) clock.TimerID {
-	id := s.timers.Schedule(at)
-	s.tmap[id] = r
-	return id
+	return s.timers.Schedule(at, r)
 }
 
 func (s *Server) cancel(id *clock.TimerID) {
 	if *id != 0 {
 		s.timers.Cancel(*id)
-		delete(s.tmap, *id)
 		*id = 0
 	}
 }
 
 func (s *Server) fire(now clock.Instant) {
 	for {
-		id, ok := s.timers.Expired(now)
+		_, r, ok := s.timers.Expired(now)
 		if !ok {
 			return
 		}
-		r, ok := s.tmap[id]
-		if !ok {
-			continue
-		}
-		delete(s.tmap, id)
 		switch r.kind {
 		case timerConnect:
 			r.c.connectTimer = 0

@@ -92,8 +92,7 @@ type Manager struct {
 	sockets map[string]*socket
 	order   []*socket
 
-	timers  clock.Timers
-	tmap    map[clock.TimerID]timerRef
+	timers  clock.Timers[timerRef]
 	nextRef wire.AckRef
 	inAcks  map[wire.AckRef]inAck
 	inOrder []wire.AckRef // for the MaxPendingAcks bound, oldest first
@@ -117,7 +116,6 @@ func New(cfg Config) (*Manager, error) {
 		tokens:  rand.New(rand.NewChaCha8(tokenSeed)),
 		conns:   make(map[wire.ConnID]connRef),
 		sockets: make(map[string]*socket),
-		tmap:    make(map[clock.TimerID]timerRef),
 		inAcks:  make(map[wire.AckRef]inAck),
 	}
 	m.reasm.Limits = m.limits
@@ -181,15 +179,12 @@ func (m *Manager) Poll() wire.Output {
 func (m *Manager) push(o wire.Output) { m.out = append(m.out, o) }
 
 func (m *Manager) schedule(at clock.Instant, r timerRef) clock.TimerID {
-	id := m.timers.Schedule(at)
-	m.tmap[id] = r
-	return id
+	return m.timers.Schedule(at, r)
 }
 
 func (m *Manager) cancel(id *clock.TimerID) {
 	if *id != 0 {
 		m.timers.Cancel(*id)
-		delete(m.tmap, *id)
 		*id = 0
 	}
 }
@@ -199,15 +194,10 @@ func (m *Manager) fire(now clock.Instant) {
 		m.now = now
 	}
 	for {
-		id, ok := m.timers.Expired(now)
+		_, r, ok := m.timers.Expired(now)
 		if !ok {
 			return
 		}
-		r, ok := m.tmap[id]
-		if !ok {
-			continue
-		}
-		delete(m.tmap, id)
 		switch r.kind {
 		case timerPing:
 			r.e.pingTimer = 0

@@ -52,51 +52,56 @@ func (h entryHeap) top() (entry, bool) {
 }
 
 // Timers is a deadline table: a min-heap of (instant, id) with lazy
-// cancellation. The owner maps ids to what they mean. Not safe for concurrent
-// use; the zero value is ready.
-type Timers struct {
+// cancellation, each timer carrying what it means to its owner (a value of
+// T). Not safe for concurrent use; the zero value is ready.
+type Timers[T any] struct {
 	h    entryHeap
-	live map[TimerID]Instant
+	live map[TimerID]live[T]
 	next TimerID
 	seq  uint64
 }
 
-// Schedule arranges for id-returning Expired calls once now >= at.
-func (t *Timers) Schedule(at Instant) TimerID {
+type live[T any] struct {
+	at  Instant
+	ref T
+}
+
+// Schedule arranges for Expired to return (id, ref) once now >= at.
+func (t *Timers[T]) Schedule(at Instant, ref T) TimerID {
 	if t.live == nil {
-		t.live = make(map[TimerID]Instant)
+		t.live = make(map[TimerID]live[T])
 	}
 	t.next++
 	t.seq++
 	id := t.next
-	t.live[id] = at
+	t.live[id] = live[T]{at, ref}
 	heap.Push(&t.h, entry{at: at, id: id, seq: t.seq})
 	return id
 }
 
 // Cancel forgets id. Cancelling an unknown or fired id is a no-op.
-func (t *Timers) Cancel(id TimerID) {
+func (t *Timers[T]) Cancel(id TimerID) {
 	if id != 0 {
 		delete(t.live, id)
 	}
 }
 
 // Pending reports whether id is scheduled and not yet fired or cancelled.
-func (t *Timers) Pending(id TimerID) bool {
+func (t *Timers[T]) Pending(id TimerID) bool {
 	_, ok := t.live[id]
 	return ok
 }
 
 // Len is the number of live timers.
-func (t *Timers) Len() int { return len(t.live) }
+func (t *Timers[T]) Len() int { return len(t.live) }
 
-func (t *Timers) prune() {
+func (t *Timers[T]) prune() {
 	for {
 		e, ok := t.h.top()
 		if !ok {
 			return
 		}
-		if at, live := t.live[e.id]; live && at == e.at {
+		if l, ok := t.live[e.id]; ok && l.at == e.at {
 			return
 		}
 		heap.Pop(&t.h)
@@ -104,7 +109,7 @@ func (t *Timers) prune() {
 }
 
 // Deadline is the earliest live instant, or 0 when nothing is scheduled.
-func (t *Timers) Deadline() Instant {
+func (t *Timers[T]) Deadline() Instant {
 	t.prune()
 	e, ok := t.h.top()
 	if !ok {
@@ -113,14 +118,16 @@ func (t *Timers) Deadline() Instant {
 	return e.at
 }
 
-// Expired pops the earliest timer due at or before now. ok is false when none is due.
-func (t *Timers) Expired(now Instant) (id TimerID, ok bool) {
+// Expired pops the earliest timer due at or before now, with its ref. ok is
+// false when none is due.
+func (t *Timers[T]) Expired(now Instant) (id TimerID, ref T, ok bool) {
 	t.prune()
 	e, has := t.h.top()
 	if !has || e.at > now {
-		return 0, false
+		return 0, ref, false
 	}
 	heap.Pop(&t.h)
+	ref = t.live[e.id].ref
 	delete(t.live, e.id)
-	return e.id, true
+	return e.id, ref, true
 }

@@ -96,14 +96,14 @@ func TestTimers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var tm Timers
+			var tm Timers[TimerID]
 			ids := make([]TimerID, len(tt.ops)+1) // by 1-based step
 			step := map[TimerID]int{}
 			var fired [][]int
 			for i, o := range tt.ops {
 				switch {
 				case o.at != 0:
-					id := tm.Schedule(o.at)
+					id := tm.Schedule(o.at, 0)
 					if id == 0 || step[id] != 0 {
 						t.Fatalf("step %d: Schedule returned id %d (zero or reused)", i+1, id)
 					}
@@ -119,7 +119,7 @@ func TestTimers(t *testing.T) {
 				default:
 					var got []int
 					for {
-						id, ok := tm.Expired(o.expire)
+						id, _, ok := tm.Expired(o.expire)
 						if !ok {
 							break
 						}
@@ -147,11 +147,11 @@ func TestTimers(t *testing.T) {
 }
 
 func TestTimersZeroValue(t *testing.T) {
-	var tm Timers
+	var tm Timers[TimerID]
 	if tm.Deadline() != 0 || tm.Len() != 0 || tm.Pending(0) || tm.Pending(1) {
 		t.Fatal("zero Timers is not empty")
 	}
-	if _, ok := tm.Expired(1 << 62); ok {
+	if _, _, ok := tm.Expired(1 << 62); ok {
 		t.Fatal("zero Timers expired something")
 	}
 	tm.Cancel(0)
@@ -168,7 +168,7 @@ func TestTimersModel(t *testing.T) {
 	}
 	for seed := range uint64(50) {
 		r := rand.New(rand.NewPCG(seed, 7))
-		var tm Timers
+		var tm Timers[TimerID]
 		model := map[TimerID]live{}
 		var ids []TimerID
 		seq := 0
@@ -177,7 +177,7 @@ func TestTimersModel(t *testing.T) {
 			switch k := r.IntN(10); {
 			case k < 5:
 				at := now + 1 + Instant(r.IntN(20)) // small range: many ties
-				id := tm.Schedule(at)
+				id := tm.Schedule(at, 0)
 				seq++
 				model[id] = live{at, seq}
 				ids = append(ids, id)
@@ -188,7 +188,7 @@ func TestTimersModel(t *testing.T) {
 			default:
 				now += Instant(r.IntN(8))
 				for {
-					id, ok := tm.Expired(now)
+					id, _, ok := tm.Expired(now)
 					if !ok {
 						break
 					}
@@ -235,18 +235,39 @@ func TestTimersModel(t *testing.T) {
 }
 
 func BenchmarkTimersScheduleExpire(b *testing.B) {
-	var tm Timers
+	var tm Timers[TimerID]
 	b.ReportAllocs()
 	now := Instant(1)
 	for b.Loop() {
-		id := tm.Schedule(now + 100)
-		tm.Schedule(now + 50)
+		id := tm.Schedule(now+100, 0)
+		tm.Schedule(now+50, 0)
 		tm.Cancel(id)
 		now += 60
 		for {
-			if _, ok := tm.Expired(now); !ok {
+			if _, _, ok := tm.Expired(now); !ok {
 				break
 			}
 		}
+	}
+}
+
+// Each timer comes back with the ref it was scheduled with; cancelled ones
+// never do.
+func TestTimersCarryRefs(t *testing.T) {
+	var tm Timers[string]
+	tm.Schedule(30, "c")
+	a := tm.Schedule(10, "a")
+	tm.Schedule(20, "b")
+	tm.Cancel(a)
+	var got []string
+	for {
+		_, ref, ok := tm.Expired(100)
+		if !ok {
+			break
+		}
+		got = append(got, ref)
+	}
+	if len(got) != 2 || got[0] != "b" || got[1] != "c" {
+		t.Fatalf("refs %v, want [b c]", got)
 	}
 }

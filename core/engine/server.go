@@ -60,8 +60,7 @@ type Server struct {
 	rng      *rand.ChaCha8
 	sessions map[wire.SID]*Session
 	conns    map[wire.ConnID]connRef
-	timers   clock.Timers
-	tmap     map[clock.TimerID]timerRef
+	timers   clock.Timers[timerRef]
 	out      []wire.Output
 	outHead  int
 	dirty    []*Session
@@ -78,7 +77,6 @@ func NewServer(cfg Config, h Handler) *Server {
 		rng:      rand.NewChaCha8(cfg.Seed),
 		sessions: make(map[wire.SID]*Session),
 		conns:    make(map[wire.ConnID]connRef),
-		tmap:     make(map[clock.TimerID]timerRef),
 	}
 	return s
 }
@@ -142,30 +140,22 @@ func (e *Server) Handle(now clock.Instant, in wire.Input) error {
 }
 
 func (e *Server) schedule(s *Session, kind timerKind, at clock.Instant) clock.TimerID {
-	id := e.timers.Schedule(at)
-	e.tmap[id] = timerRef{s, kind}
-	return id
+	return e.timers.Schedule(at, timerRef{s, kind})
 }
 
 func (e *Server) cancel(id *clock.TimerID) {
 	if *id != 0 {
 		e.timers.Cancel(*id)
-		delete(e.tmap, *id)
 		*id = 0
 	}
 }
 
 func (e *Server) timeout(now clock.Instant) {
 	for {
-		id, ok := e.timers.Expired(now)
+		_, ref, ok := e.timers.Expired(now)
 		if !ok {
 			return
 		}
-		ref, ok := e.tmap[id]
-		if !ok {
-			continue
-		}
-		delete(e.tmap, id)
 		s := ref.s
 		switch ref.kind {
 		case timerPing:
