@@ -46,7 +46,8 @@ fuzz:
 	  ./core/eio:FuzzDecodePacket ./core/eio:FuzzDecodePayload \
 	  ./core/sio:FuzzDecode ./core/sio:FuzzReassembler \
 	  ./core/internal/jsontext:FuzzValidate ./core/internal/jsontext:FuzzQuote \
-	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord ./core/client:FuzzClientInputs; do \
+	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord ./core/client:FuzzClientInputs \
+	  ./adapter/wire:FuzzDecode; do \
 	  pkg=$${pkg_target%%:*}; t=$${pkg_target##*:}; \
 	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
