@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,4 +142,26 @@ func TestCloseFromHandlerReturns(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("Close called from a handler did not return")
 	}
+}
+
+// The handler mailbox is bounded in bytes too: 32 events of 900 KB behind a
+// blocked handler (under the count bound) disconnect the client.
+func TestSlowHandlerBytesBound(t *testing.T) {
+	release := make(chan struct{})
+	srv, hs := newTestServer(t, Options{}, func(s *Server) {
+		s.OnConnection(func(so *Socket) { so.On("work", func(string) { <-release }) })
+	})
+	defer close(release)
+	w, _, _ := dialWS(t, hs, "", nil)
+	w.connect("")
+	big := `42["work","` + strings.Repeat("x", 900_000) + `"]`
+	go func() {
+		for i := 0; i < 32; i++ {
+			if w.c.WriteMessage(websocket.TextMessage, []byte(big)) != nil {
+				return
+			}
+		}
+	}()
+	w.expectClosed()
+	eventually(t, "the session to close", func() bool { return srv.Stats().Sessions == 0 })
 }

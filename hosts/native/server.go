@@ -246,7 +246,11 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 		}
 	case wire.EventReceived:
 		if so := s.sockets[o.Socket]; so != nil {
-			if !so.mbox.postEvent(func() { so.dispatch(o) }) {
+			size := len(o.Data)
+			for _, a := range o.Attachments {
+				size += len(a)
+			}
+			if !so.mbox.postEvent(size, func() { so.dispatch(o) }) {
 				// the client outruns its handlers: drop the connection
 				s.core.Disconnect(now, o.Socket, true)
 			}

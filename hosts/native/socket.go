@@ -310,24 +310,38 @@ func (s *Socket) Disconnect(closeConn bool) error {
 type mailbox struct {
 	mu      sync.Mutex
 	q       []func()
+	bytes   int // payload bytes of the queued events
 	running bool
 	wg      *sync.WaitGroup
 }
 
-// mailboxLimit bounds the events waiting for one socket's handlers; a
-// client that outruns its handlers that far is disconnected.
-const mailboxLimit = 4096
+// mailboxLimit and mailboxBytes bound the events waiting for one socket's
+// handlers, in number and in payload bytes; a client that outruns its
+// handlers that far is disconnected. One event always fits in an empty
+// mailbox, however large maxHttpBufferSize is.
+const (
+	mailboxLimit = 4096
+	mailboxBytes = 16 << 20
+)
 
-// postEvent queues an event's handler; false (and nothing queued) when the
-// mailbox is full.
-func (m *mailbox) postEvent(fn func()) bool {
+// postEvent queues an event's handler, whose payload is size bytes; false
+// (and nothing queued) when the mailbox is full.
+func (m *mailbox) postEvent(size int, fn func()) bool {
 	m.mu.Lock()
-	full := len(m.q) >= mailboxLimit
+	full := len(m.q) >= mailboxLimit || (m.bytes > 0 && m.bytes+size > mailboxBytes)
+	if !full {
+		m.bytes += size
+	}
 	m.mu.Unlock()
 	if full {
 		return false
 	}
-	m.post(fn)
+	m.post(func() {
+		fn()
+		m.mu.Lock()
+		m.bytes -= size
+		m.mu.Unlock()
+	})
 	return true
 }
 
