@@ -18,28 +18,14 @@ import (
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/wire"
+	"github.com/socketcore/socketcore/hosts/native"
 )
 
-// Machine is the server machine as a host drives it: the method set of
-// *core.Server, which wasm/host.Machine has too.
+// Machine is the server machine as the native host drives it
+// (native.Machine), plus the two queries the scenarios also check.
 type Machine interface {
-	Handle(now clock.Instant, in wire.Input) error
-	Poll() wire.Output
-	AddNamespace(name string, gated bool) error
-	AcceptConnect(now clock.Instant, id wire.SocketID) error
-	RejectConnect(now clock.Instant, id wire.SocketID, message string, data []byte) error
-	Emit(now clock.Instant, e core.Emit) (wire.AckRef, error)
-	Ack(ref wire.AckRef, args []byte, atts [][]byte) error
-	Broadcast(now clock.Instant, b core.Broadcast) (wire.AckRef, int, error)
-	Join(id wire.SocketID, rooms ...string) error
-	Leave(id wire.SocketID, room string) error
-	Rooms(id wire.SocketID) []string
+	native.Machine
 	Connected(id wire.SocketID) bool
-	Transport(id wire.SocketID) string
-	SocketsIn(nsp string, rooms []string) []wire.SocketID
-	Disconnect(now clock.Instant, id wire.SocketID, closeSession bool) error
-	Close(now clock.Instant)
-	Stats() core.Stats
 	Config() core.Config
 }
 
