@@ -15,12 +15,12 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/wire"
+	"github.com/socketcore/socketcore/internal/wiretest"
 )
 
 // t0 is the instant the harness starts at: any non-zero value will do.
@@ -308,29 +308,9 @@ func describe(o wire.Output) string {
 	return fmt.Sprintf("%T%+v", o, o)
 }
 
-func describeFrames(fs []wire.Frame) string {
-	var b strings.Builder
-	for i, f := range fs {
-		if i > 0 {
-			b.WriteString(" ")
-		}
-		if f.Binary {
-			fmt.Fprintf(&b, "bin%x", f.Data)
-		} else {
-			fmt.Fprintf(&b, "%q", f.Data)
-		}
-	}
-	return b.String()
-}
+func describeFrames(fs []wire.Frame) string { return wiretest.Frames(fs) }
 
-func (h *harness) dump() string {
-	var b strings.Builder
-	for _, o := range h.out {
-		b.WriteString("\n\t")
-		b.WriteString(describe(o))
-	}
-	return b.String()
-}
+func (h *harness) dump() string { return wiretest.Dump(h.out, describe) }
 
 // popConn removes and returns the first queued output for conn (a
 // Broadcast counts for each of its conns, and is not popped here).
