@@ -1,6 +1,7 @@
 package native
 
 import (
+	"net/http"
 	"sync"
 	"time"
 
@@ -19,6 +20,9 @@ type driver struct {
 	// writeQueueLimit bounds the frames waiting for one WebSocket writer;
 	// past it the connection is closed (a slow consumer).
 	writeQueueLimit int
+	// failed is set when the machine failed and no new one could be made
+	// (Server.restartMachine): every request is then answered 503.
+	failed bool
 }
 
 func newDriver(m machine, notify func(clock.Instant, wire.Output)) *driver {
@@ -108,10 +112,14 @@ func prepare(frames []wire.Frame) []*websocket.PreparedMessage {
 // stop ends the driver: pending requests get 503, WebSockets close.
 func (d *driver) stop() { d.stopLoop() }
 
-func (d *driver) shutdown() {
+func (d *driver) shutdown() { d.dropConnections(http.StatusServiceUnavailable) }
+
+// dropConnections answers every pending request with status and closes
+// every WebSocket (after the frames already queued).
+func (d *driver) dropConnections(status int) {
 	for id, r := range d.reqs {
 		delete(d.reqs, id)
-		r.reply <- reply{status: 503}
+		r.reply <- reply{status: status}
 	}
 	for id, c := range d.ws {
 		delete(d.ws, id)

@@ -145,6 +145,10 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.ws = &wsConn{id: in.Conn, wg: &t.wg, writeTTL: t.opts.WriteTimeout}
 	}
 	if !t.d.post(func(now clock.Instant) {
+		if t.d.failed {
+			req.reply <- reply{status: http.StatusServiceUnavailable}
+			return
+		}
 		t.d.reqs[in.Conn] = req
 		if t.onRequest != nil {
 			t.onRequest(in.Conn, r)

@@ -2,6 +2,7 @@ package native
 
 import (
 	"crypto/rand"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -40,8 +41,12 @@ type Options struct {
 	// from crypto/rand (tests pass a fixed seed).
 	Seed [32]byte
 	// Machine makes the protocol machine; nil runs the native core. Each
-	// Server gets its own machine.
+	// Server gets its own machine, and a new one if it fails (a core.wasm
+	// that trapped).
 	Machine NewMachine
+	// Logger receives the server's own reports (a machine that failed and
+	// was restarted); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // CORS is a cross-origin policy. It also guards the WebSocket upgrade: a
@@ -87,6 +92,9 @@ func (o *Options) init() {
 	}
 	if o.MaxHTTPBufferSize <= 0 {
 		o.MaxHTTPBufferSize = 1_000_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if o.Seed == ([32]byte{}) {
 		rand.Read(o.Seed[:])

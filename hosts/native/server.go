@@ -10,12 +10,15 @@ package native
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +63,8 @@ type Server struct {
 	waiters       map[wire.AckRef]chan ackResult
 	clientJS      []byte
 	grace         time.Duration // how long Close waits for running handlers
+	newMachine    NewMachine
+	restarts      int // machines replaced after they failed
 }
 
 type ackResult struct {
@@ -95,11 +100,11 @@ func Start(opts Options) (*Server, error) {
 	if opts.ClientJS != "" {
 		s.clientJS, _ = os.ReadFile(opts.ClientJS)
 	}
-	newMachine := opts.Machine
-	if newMachine == nil {
-		newMachine = nativeMachine
+	s.newMachine = opts.Machine
+	if s.newMachine == nil {
+		s.newMachine = nativeMachine
 	}
-	m, err := newMachine(opts.coreConfig())
+	m, err := s.newMachine(opts.coreConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +112,16 @@ func Start(opts Options) (*Server, error) {
 	s.d = newDriver(s.core, s.notify)
 	s.t = newTransport(&s.opts, s.d)
 	s.t.onRequest = s.onRequest
-	// a handshake's SessionOpened comes in the drain of its request: what
-	// no session claimed by then was a refused handshake
-	s.d.afterDrain = func() { clear(s.reqHandshakes) }
+	s.d.afterDrain = func() {
+		// a handshake's SessionOpened comes in the drain of its request:
+		// what no session claimed by then was a refused handshake
+		clear(s.reqHandshakes)
+		if f, ok := s.core.(failer); ok && !s.d.failed {
+			if err := f.Err(); err != nil {
+				s.restartMachine(err)
+			}
+		}
+	}
 	s.root = s.Of("/")
 	return s, nil
 }
@@ -298,6 +310,67 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 			so.mbox.post(func() { so.runDisconnected(o.Reason) })
 		}
 	}
+}
+
+// failer is a Machine that can stop for good: core.wasm after a trap
+// (wasm/host.Machine.Err). The native core never does.
+type failer interface{ Err() error }
+
+// restartMachine replaces a machine that failed (on the driver goroutine).
+// Its state is gone, so everything that lived in it ends as if the
+// transport broke: pending requests get 500, WebSockets close (clients
+// reconnect and get new sessions), sockets see "transport error", awaited
+// acknowledgements fail with ErrClosed. The new machine gets the same
+// namespaces and a seed derived from the old one, so it never hands out
+// the ids of the sessions it replaces. If it cannot be made, the server
+// answers 503 to every request from then on.
+func (s *Server) restartMachine(cause error) {
+	s.opts.Logger.Error("socketcore: the protocol machine failed; its sessions are lost, restarting it", "err", cause)
+	old := s.core
+	s.d.dropConnections(http.StatusInternalServerError)
+	for id, so := range s.sockets {
+		delete(s.sockets, id)
+		so.setClosed()
+		so.mbox.post(func() {
+			so.runDisconnecting("transport error", nil)
+			so.runDisconnected("transport error")
+		})
+	}
+	for ref, ch := range s.waiters {
+		delete(s.waiters, ref)
+		ch <- ackResult{err: ErrClosed}
+	}
+	clear(s.handshakes)
+	clear(s.reqHandshakes)
+	if r, ok := old.(releaser); ok {
+		r.Release(context.Background())
+	}
+	s.restarts++
+	cfg := s.opts.coreConfig()
+	cfg.Seed = sha256.Sum256(binary.BigEndian.AppendUint64(cfg.Seed[:], uint64(s.restarts)))
+	m, err := s.newMachine(cfg)
+	if err == nil {
+		s.mu.RLock()
+		names := make([]string, 0, len(s.nsps))
+		for name := range s.nsps {
+			names = append(names, name)
+		}
+		s.mu.RUnlock()
+		slices.Sort(names)
+		for _, name := range names {
+			if err = m.AddNamespace(name, true); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		s.opts.Logger.Error("socketcore: no new protocol machine; refusing every request", "err", err)
+		s.d.failed = true
+		return
+	}
+	s.core = m
+	s.d.m = m
+	s.opts.Logger.Info("socketcore: protocol machine restarted", "restarts", s.restarts)
 }
 
 // releaser is a Machine holding resources beyond the Go heap (a WASM
