@@ -24,6 +24,12 @@ type outAck struct {
 	targets   []*socket // sockets still expected to answer
 	replies   []wire.Reply
 	timer     clock.TimerID
+	// cluster is the remote part of a broadcast this server published
+	// (the other servers' counts and acknowledgements).
+	cluster *clusterReq
+	// relay names another server's broadcast this one delivers: each
+	// acknowledgement goes back to it as it comes.
+	relay, relayNsp string
 }
 
 // encode builds the Engine.IO frames of one Socket.IO packet: the text
@@ -104,12 +110,16 @@ func (s *Server) Ack(ref wire.AckRef, args []byte, atts [][]byte) error {
 		return ErrUnknownAck
 	}
 	delete(s.inAcks, ref)
+	if len(args) == 0 {
+		args = emptyArray
+	}
+	if ia.cluster != "" {
+		s.ackServerSideEmit(ia, args, atts)
+		return nil
+	}
 	so := ia.so
 	if i := slices.Index(so.inAcks, ref); i >= 0 {
 		so.inAcks = slices.Delete(so.inAcks, i, i+1)
-	}
-	if len(args) == 0 {
-		args = emptyArray
 	}
 	t := sio.Ack
 	if len(atts) > 0 {
@@ -142,6 +152,12 @@ type Broadcast struct {
 // Broadcast sends b; see the Broadcast type. It returns the number of
 // targeted sockets on this node.
 func (s *Server) Broadcast(now clock.Instant, b Broadcast) (wire.AckRef, int, error) {
+	return s.broadcast(now, b, "")
+}
+
+// broadcast is Broadcast; relay names the request of another server's
+// broadcast with acks that this one delivers (its acks go back one by one).
+func (s *Server) broadcast(now clock.Instant, b Broadcast, relay string) (wire.AckRef, int, error) {
 	n := s.nsps[b.Nsp]
 	if n == nil {
 		return 0, 0, ErrUnknownNamespace
@@ -154,7 +170,10 @@ func (s *Server) Broadcast(now clock.Instant, b Broadcast) (wire.AckRef, int, er
 		ref = s.newRef()
 		p.ID, p.HasID = n.ids, true
 		n.ids++
-		a := &outAck{ref: ref, broadcast: true, id: p.ID, targets: slices.Clone(targets)}
+		a := &outAck{ref: ref, broadcast: true, id: p.ID, targets: slices.Clone(targets), relay: relay}
+		if relay != "" {
+			a.relayNsp = b.Nsp
+		}
 		s.outAcks[ref] = a
 		for _, so := range targets {
 			if so.acks == nil {
@@ -162,11 +181,18 @@ func (s *Server) Broadcast(now clock.Instant, b Broadcast) (wire.AckRef, int, er
 			}
 			so.acks[p.ID] = ref
 		}
+		if s.clusterOn(b.Local) {
+			s.publishBroadcast(now, b, a)
+		}
 		if len(targets) == 0 {
-			s.resolveBroadcast(a, false)
+			if a.cluster == nil {
+				s.resolveBroadcast(a, false)
+			}
 		} else if b.Timeout > 0 {
 			a.timer = s.schedule(now.Add(b.Timeout), timerRef{kind: timerAck, ref: ref})
 		}
+	} else if s.clusterOn(b.Local) {
+		s.publishBroadcast(now, b, nil)
 	}
 	if len(targets) == 0 {
 		return ref, 0, nil
@@ -231,8 +257,12 @@ func (s *Server) ackReceived(so *socket, ref wire.AckRef, args []byte, atts [][]
 	if i := slices.Index(a.targets, so); i >= 0 {
 		a.targets = slices.Delete(a.targets, i, i+1)
 	}
-	a.replies = append(a.replies, wire.Reply{Socket: so.id, Args: args, Attachments: atts})
-	if len(a.targets) == 0 {
+	if a.relay != "" {
+		s.relayAck(a, args, atts)
+	} else {
+		a.replies = append(a.replies, wire.Reply{Socket: so.id, Args: args, Attachments: atts})
+	}
+	if len(a.targets) == 0 && a.cluster == nil {
 		s.resolveBroadcast(a, false)
 	}
 }
@@ -244,6 +274,12 @@ func (s *Server) resolveBroadcast(a *outAck, timedOut bool) {
 		delete(so.acks, a.id)
 	}
 	a.targets = nil
+	if a.cluster != nil {
+		s.clusterDone(a.cluster, timedOut)
+	}
+	if a.relay != "" {
+		return // another server's broadcast: its acks went back one by one
+	}
 	s.eng.Push(wire.BroadcastAckResolved{Ref: a.ref, Replies: a.replies, TimedOut: timedOut})
 }
 
@@ -282,7 +318,7 @@ func (s *Server) ackDisconnected(so *socket, ref wire.AckRef) {
 	if i := slices.Index(a.targets, so); i >= 0 {
 		a.targets = slices.Delete(a.targets, i, i+1)
 	}
-	if len(a.targets) == 0 {
+	if len(a.targets) == 0 && a.cluster == nil {
 		s.resolveBroadcast(a, false)
 	}
 }

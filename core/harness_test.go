@@ -237,6 +237,9 @@ func (h *harness) check(o wire.Output) {
 		h.resolve(o.Ref)
 		seen := map[wire.SocketID]bool{}
 		for _, r := range o.Replies {
+			if r.Socket == "" {
+				continue // another server's client (the cluster does not say which)
+			}
 			if seen[r.Socket] {
 				h.fatalf("BroadcastAckResolved %d: two replies from %s", o.Ref, r.Socket)
 			}
@@ -266,6 +269,22 @@ func (h *harness) check(o wire.Output) {
 		}
 	case wire.MessageReceived:
 		h.fatalf("MessageReceived from a Socket.IO server")
+	case wire.ClusterPublish:
+		if !h.s.cfg.Cluster {
+			h.fatalf("ClusterPublish from a server outside a cluster: %+v", o)
+		}
+		if o.CountServers != (o.Msg.RequestID != "" && !o.Msg.Type.IsResponse()) {
+			h.fatalf("ClusterPublish %s: CountServers %v with request id %q", o.Msg.Type, o.CountServers, o.Msg.RequestID)
+		}
+	case wire.ClusterRequestDone:
+		h.resolve(o.Ref)
+	case wire.ServerSideEmitReceived:
+		if o.Ack != 0 {
+			if h.inRefs[o.Ack] || h.issued[o.Ack] {
+				h.fatalf("ServerSideEmitReceived.Ack %d reused", o.Ack)
+			}
+			h.inRefs[o.Ack] = true
+		}
 	default:
 		h.fatalf("unknown output %T", o)
 	}

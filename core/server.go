@@ -36,6 +36,15 @@ type Config struct {
 	// unregistered namespace instead of refusing it at once with
 	// "Invalid namespace".
 	DynamicNamespaces bool
+	// Cluster makes the server one of a cluster (cluster.go): broadcasts
+	// that are not Local and the cluster operations publish
+	// wire.ClusterPublish outputs, and the host feeds the other servers'
+	// messages as wire.ClusterReceived.
+	Cluster bool
+	// RequestsTimeout bounds a cluster request (FetchSockets, AllRooms,
+	// ServerSideEmit with acks, a Broadcast with acks but no Timeout),
+	// default 5s (the Redis adapter's requestsTimeout).
+	RequestsTimeout time.Duration
 }
 
 func (c *Config) init() {
@@ -50,6 +59,9 @@ func (c *Config) init() {
 	}
 	if c.MaxPendingAcks <= 0 {
 		c.MaxPendingAcks = 1024
+	}
+	if c.RequestsTimeout <= 0 {
+		c.RequestsTimeout = 5 * time.Second
 	}
 }
 
@@ -76,6 +88,10 @@ type Server struct {
 	gen     uint64 // broadcast generation, to dedupe targets without a map
 	limits  sio.Limits
 	scratch []byte
+
+	requests  map[string]*clusterReq // cluster requests waiting for answers
+	reqPrefix string
+	nextReq   uint64
 }
 
 type timerKind uint8
@@ -83,25 +99,28 @@ type timerKind uint8
 const (
 	timerConnect timerKind = iota + 1
 	timerAck
+	timerCluster
 )
 
 type timerRef struct {
 	kind timerKind
 	c    *client
 	ref  wire.AckRef
+	req  *clusterReq
 }
 
 // NewServer returns a Server with the namespace "/" registered (ungated).
 func NewServer(cfg Config) *Server {
 	cfg.init()
 	s := &Server{
-		cfg:     cfg,
-		nsps:    make(map[string]*namespace),
-		sockets: make(map[wire.SocketID]*socket),
-		pending: make(map[wire.SocketID]*socket),
-		inAcks:  make(map[wire.AckRef]inAck),
-		outAcks: make(map[wire.AckRef]*outAck),
-		limits:  sio.Limits{MaxAttachments: cfg.MaxAttachments, MaxDepth: cfg.MaxDepth},
+		cfg:      cfg,
+		nsps:     make(map[string]*namespace),
+		sockets:  make(map[wire.SocketID]*socket),
+		pending:  make(map[wire.SocketID]*socket),
+		inAcks:   make(map[wire.AckRef]inAck),
+		outAcks:  make(map[wire.AckRef]*outAck),
+		requests: make(map[string]*clusterReq),
+		limits:   sio.Limits{MaxAttachments: cfg.MaxAttachments, MaxDepth: cfg.MaxDepth},
 	}
 	s.eng = engine.NewServer(cfg.Config, (*handler)(s))
 	s.nsps["/"] = &namespace{name: "/", rooms: make(map[string]*socketSet)}
@@ -135,6 +154,12 @@ func (s *Server) Handle(now clock.Instant, in wire.Input) error {
 	case wire.Timeout:
 		s.eng.Handle(now, in)
 		s.fire(now)
+		return nil
+	case wire.ClusterReceived:
+		s.clusterReceived(now, in.(wire.ClusterReceived).Msg)
+		return nil
+	case wire.ClusterServers:
+		s.clusterServers(in.(wire.ClusterServers))
 		return nil
 	}
 	return ErrUnknownInput
@@ -180,6 +205,10 @@ func (s *Server) fire(now clock.Instant) {
 			if a := s.outAcks[r.ref]; a != nil {
 				a.timer = 0
 				s.ackTimedOut(a)
+			}
+		case timerCluster:
+			if s.requests[r.req.id] == r.req {
+				s.clusterTimedOut(r.req)
 			}
 		}
 	}
@@ -250,6 +279,17 @@ func (s *Server) Close(now clock.Instant) {
 			s.onclose(so, wire.ReasonServerShuttingDown)
 		}
 	}
+	ids := make([]string, 0, len(s.requests))
+	for id := range s.requests {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if r := s.requests[id]; r != nil {
+			s.cancel(&r.timer)
+			s.clusterTimedOut(r)
+		}
+	}
 	s.eng.CloseAll(now)
 }
 
@@ -261,7 +301,7 @@ type Stats struct {
 	Sockets    int // connected sockets
 	Pending    int // sockets waiting for AcceptConnect/RejectConnect
 	InAcks     int // acknowledgements asked by clients, unanswered
-	OutAcks    int // acknowledgements the application waits for
+	OutAcks    int // acknowledgements and cluster requests the application waits for
 	Namespaces int
 	Timers     int // live timers of the Socket.IO layer
 }
@@ -274,8 +314,20 @@ func (s *Server) Stats() Stats {
 		Sockets:    len(s.sockets),
 		Pending:    len(s.pending),
 		InAcks:     len(s.inAcks),
-		OutAcks:    len(s.outAcks),
+		OutAcks:    len(s.outAcks) + s.pendingRequests(),
 		Namespaces: len(s.nsps),
 		Timers:     s.timers.Len(),
 	}
+}
+
+// pendingRequests counts the cluster requests that are not the remote part
+// of a broadcast (counted with its outAck).
+func (s *Server) pendingRequests() int {
+	n := 0
+	for _, r := range s.requests {
+		if r.kind != reqBroadcastAck {
+			n++
+		}
+	}
+	return n
 }

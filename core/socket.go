@@ -36,6 +36,8 @@ type socket struct {
 type inAck struct {
 	so *socket
 	id uint64
+	// cluster names another server's ServerSideEmit (so is nil).
+	cluster, nsp string
 }
 
 func sortedSockets(m map[wire.SocketID]*socket) []*socket {

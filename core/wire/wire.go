@@ -238,7 +238,9 @@ type AckResolved struct {
 	Err         AckError
 }
 
-// Reply is one socket's acknowledgement of a broadcast.
+// Reply is one socket's acknowledgement of a broadcast. Socket is empty
+// for a client of another server (the cluster protocol does not name it)
+// and for a server's answer to a ServerSideEmit.
 type Reply struct {
 	Socket      SocketID
 	Args        []byte
