@@ -18,9 +18,10 @@ type Namespace struct {
 	parent *Namespace             // for a child of a dynamic namespace
 	match  func(name string) bool // for a dynamic parent
 
-	mu          sync.RWMutex
-	middleware  []func(*Socket) error
-	connections []func(*Socket)
+	mu             sync.RWMutex
+	middleware     []func(*Socket) error
+	connections    []func(*Socket)
+	serverHandlers map[string]handlerFunc // OnServerSideEmit
 }
 
 // Name is the namespace's name ("/chat").

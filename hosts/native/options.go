@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socketcore/socketcore/adapter"
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/engine"
 )
@@ -44,6 +45,13 @@ type Options struct {
 	// Server gets its own machine, and a new one if it fails (a core.wasm
 	// that trapped).
 	Machine NewMachine
+	// Adapter joins the server to a cluster (adapter/redis, adapter/memory):
+	// it is called once with the function that takes the other servers'
+	// messages. Nil: a single server.
+	Adapter func(receive adapter.Receive) (adapter.Adapter, error)
+	// RequestsTimeout bounds a cluster request (FetchSockets, AllRooms,
+	// ServerSideEmitWithAck), default 5s.
+	RequestsTimeout time.Duration
 	// Logger receives the server's own reports (a machine that failed and
 	// was restarted); nil means slog.Default().
 	Logger *slog.Logger
@@ -123,5 +131,6 @@ func (o *Options) engineConfig() engine.Config {
 }
 
 func (o *Options) coreConfig() core.Config {
-	return core.Config{Config: o.engineConfig(), ConnectTimeout: o.ConnectTimeout, DynamicNamespaces: true}
+	return core.Config{Config: o.engineConfig(), ConnectTimeout: o.ConnectTimeout, DynamicNamespaces: true,
+		Cluster: o.Adapter != nil, RequestsTimeout: o.RequestsTimeout}
 }

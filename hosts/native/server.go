@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/socketcore/socketcore/adapter"
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/wire"
@@ -65,6 +66,10 @@ type Server struct {
 	grace         time.Duration // how long Close waits for running handlers
 	newMachine    NewMachine
 	restarts      int // machines replaced after they failed
+
+	adapter   adapter.Adapter // the cluster's, if any (cluster.go)
+	pump      *pump
+	serverBox mailbox // runs OnServerSideEmit handlers, in order
 }
 
 type ackResult struct {
@@ -72,6 +77,7 @@ type ackResult struct {
 	err      error
 	replies  []Args
 	timedOut bool
+	cluster  wire.ClusterRequestDone
 }
 
 // NewServer returns a running server with the namespace "/". It panics
@@ -109,7 +115,15 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.core = m
+	s.serverBox.wg = &s.wg
 	s.d = newDriver(s.core, s.notify)
+	if err := s.startCluster(); err != nil {
+		s.d.stop()
+		if r, ok := m.(releaser); ok {
+			r.Release(context.Background())
+		}
+		return nil, err
+	}
 	s.t = newTransport(&s.opts, s.d)
 	s.t.onRequest = s.onRequest
 	s.d.afterDrain = func() {
@@ -154,6 +168,10 @@ func (s *Server) Close() error {
 	s.d.call(func(now clock.Instant) { s.core.Close(now) })
 	s.d.call(func(clock.Instant) {}) // the drain after Close performed its outputs
 	s.d.stop()
+	if s.pump != nil {
+		s.pump.stop()
+		s.adapter.Close()
+	}
 	if r, ok := s.core.(releaser); ok {
 		r.Release(context.Background())
 	}
@@ -210,6 +228,7 @@ func (s *Server) Of(name string) *Namespace {
 	}
 	s.mu.Unlock()
 	s.d.call(func(clock.Instant) { s.core.AddNamespace(name, true) })
+	s.subscribe(name)
 	return n
 }
 
@@ -309,6 +328,20 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 			so.setClosed()
 			so.mbox.post(func() { so.runDisconnected(o.Reason) })
 		}
+	case wire.ClusterPublish:
+		s.publish(o)
+	case wire.ClusterRequestDone:
+		for i := range o.Sockets {
+			if o.Sockets[i].Handshake == nil { // one of this server's
+				s.describeSocket(&o.Sockets[i])
+			}
+		}
+		if ch := s.waiters[o.Ref]; ch != nil {
+			delete(s.waiters, o.Ref)
+			ch <- ackResult{cluster: o}
+		}
+	case wire.ServerSideEmitReceived:
+		s.serverSideEmitted(o)
 	}
 }
 
@@ -423,12 +456,16 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 			}
 			if !known {
 				s.mu.Lock()
-				if existing := s.nsps[n.name]; existing != nil {
+				existing := s.nsps[n.name]
+				if existing != nil {
 					so.nsp = existing
 				} else {
 					s.nsps[n.name] = n
 				}
 				s.mu.Unlock()
+				if existing == nil {
+					s.subscribe(n.name)
+				}
 			}
 			s.core.AcceptConnect(now, so.id)
 			if s.core.Transport(so.id) == "" {
