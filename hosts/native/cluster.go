@@ -290,7 +290,9 @@ type RemoteSocket struct {
 }
 
 // Emit sends an event to the socket, wherever it is.
-func (r RemoteSocket) Emit(event string, args ...any) error { return r.nsp.To(r.ID).Emit(event, args...) }
+func (r RemoteSocket) Emit(event string, args ...any) error {
+	return r.nsp.To(r.ID).Emit(event, args...)
+}
 
 // Join makes the socket join rooms, wherever it is.
 func (r RemoteSocket) Join(rooms ...string) error { return r.nsp.In(r.ID).SocketsJoin(rooms...) }
@@ -387,7 +389,9 @@ func (n *Namespace) SocketsJoin(rooms ...string) error { return n.op().SocketsJo
 func (n *Namespace) SocketsLeave(rooms ...string) error { return n.op().SocketsLeave(rooms...) }
 
 // DisconnectSockets disconnects every socket of the namespace.
-func (n *Namespace) DisconnectSockets(closeConn bool) error { return n.op().DisconnectSockets(closeConn) }
+func (n *Namespace) DisconnectSockets(closeConn bool) error {
+	return n.op().DisconnectSockets(closeConn)
+}
 
 // FetchSockets returns every socket of the namespace, on every server.
 func (n *Namespace) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
