@@ -281,6 +281,13 @@ func (s *Server) clusterReceived(now clock.Instant, m wire.ClusterMessage) {
 		if m.RequestID != "" {
 			ref = s.newRef()
 			s.inAcks[ref] = inAck{cluster: m.RequestID, nsp: m.Nsp}
+			// bounded like a socket's: past MaxPendingAcks the oldest
+			// unanswered one is forgotten (its sender times out)
+			s.clusterInAcks = append(s.clusterInAcks, ref)
+			if len(s.clusterInAcks) > s.cfg.MaxPendingAcks {
+				delete(s.inAcks, s.clusterInAcks[0])
+				s.clusterInAcks = slices.Delete(s.clusterInAcks, 0, 1)
+			}
 		}
 		s.eng.Push(wire.ServerSideEmitReceived{Nsp: m.Nsp, Data: m.Data, Attachments: m.Attachments, Ack: ref})
 	}
@@ -405,7 +412,10 @@ func (s *Server) relayAck(a *outAck, args []byte, atts [][]byte) {
 }
 
 // ackServerSideEmit answers another server's ServerSideEmit.
-func (s *Server) ackServerSideEmit(ia inAck, args []byte, atts [][]byte) {
+func (s *Server) ackServerSideEmit(ref wire.AckRef, ia inAck, args []byte, atts [][]byte) {
+	if i := slices.Index(s.clusterInAcks, ref); i >= 0 {
+		s.clusterInAcks = slices.Delete(s.clusterInAcks, i, i+1)
+	}
 	s.publish(wire.ClusterMessage{Type: wire.ClusterServerSideEmitResponse, Nsp: ia.nsp, RequestID: ia.cluster,
 		Data: args, Attachments: atts}, false)
 }

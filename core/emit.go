@@ -114,7 +114,7 @@ func (s *Server) Ack(ref wire.AckRef, args []byte, atts [][]byte) error {
 		args = emptyArray
 	}
 	if ia.cluster != "" {
-		s.ackServerSideEmit(ia, args, atts)
+		s.ackServerSideEmit(ref, ia, args, atts)
 		return nil
 	}
 	so := ia.so

@@ -62,6 +62,8 @@ const (
 	opOddRequest
 	opPong
 	opClose
+	opClusterIn
+	opClusterCmd
 	numKinds
 )
 
@@ -120,6 +122,7 @@ type fuzzer struct {
 	sockets  []wire.SocketID // connected, in order
 	pending  []wire.SocketID // ConnectRequested, unanswered
 	inRefs   []wire.AckRef
+	reqIDs   []string // request ids the server published
 }
 
 func runFuzz(t testing.TB, data []byte) {
@@ -129,7 +132,9 @@ func runFuzz(t testing.TB, data []byte) {
 	cfg.MaxBufferedBytes = 2048
 	cfg.UpgradeTimeout = 700 * time.Millisecond
 	cfg.CloseTimeout = 2 * time.Second
-	cfg.DynamicNamespaces = r.byte()&1 != 0
+	flags := r.byte()
+	cfg.DynamicNamespaces = flags&1 != 0
+	cfg.Cluster = flags&2 != 0
 	h := newHarness(t, cfg)
 	h.keep = false
 	h.s.AddNamespace("/custom", false)
@@ -183,6 +188,14 @@ func (fz *fuzzer) observe(o wire.Output) {
 	case wire.EventReceived:
 		if o.Ack != 0 {
 			fz.inRefs = append(fz.inRefs, o.Ack)
+		}
+	case wire.ServerSideEmitReceived:
+		if o.Ack != 0 {
+			fz.inRefs = append(fz.inRefs, o.Ack)
+		}
+	case wire.ClusterPublish:
+		if o.Msg.RequestID != "" && len(fz.reqIDs) < 64 {
+			fz.reqIDs = append(fz.reqIDs, o.Msg.RequestID)
 		}
 	}
 }
@@ -437,7 +450,63 @@ func (fz *fuzzer) step(op byte) {
 		if r.byte() == 0xc1 { // rarely: it ends every session
 			fz.cmd("Close", func(now clock.Instant) error { h.s.Close(now); return nil })
 		}
+	case opClusterIn:
+		if !h.s.cfg.Cluster {
+			return
+		}
+		o := r.byte()
+		id := fz.requestID(r.byte())
+		if o&0x80 != 0 {
+			h.in(wire.ClusterServers{RequestID: id, Servers: int(o&7) - 1})
+			return
+		}
+		m := wire.ClusterMessage{
+			Type: wire.ClusterType(o % 14), Nsp: []string{"/", "/custom", "/admin", "/nope"}[(o>>4)&3], RequestID: id,
+			Rooms: fz.rooms(r.byte()), Except: fz.rooms(r.byte()), JoinRooms: fz.rooms(r.byte()),
+			Data: []byte(`["c",1]`), Volatile: o&8 != 0, Close: o&8 != 0, Timeout: fuzzTimeout(o),
+			ClientCount: int(r.byte()%5) - 1,
+			Sockets:     []wire.ClusterSocket{{ID: "BBBBBBBBBBBBBBBBBBBB", Rooms: []string{"x"}}},
+		}
+		if r.byte()&1 != 0 {
+			m.Data = []byte(`["bin",` + ph(0) + `]`)
+			m.Attachments = [][]byte{{3}}
+		}
+		h.in(wire.ClusterReceived{Msg: m})
+	case opClusterCmd:
+		o := r.byte()
+		t := Target{Nsp: []string{"/", "/custom", "/admin", "/nope"}[(o>>4)&3], Rooms: fz.rooms(r.byte()),
+			Except: fz.rooms(r.byte()), Local: o&8 != 0}
+		issue := func(ref wire.AckRef, err error) error {
+			if ref != 0 {
+				h.issue(ref)
+			}
+			return err
+		}
+		switch o % 6 {
+		case 0:
+			fz.cmd("SocketsJoin", func(now clock.Instant) error { return h.s.SocketsJoin(now, t, "r1", "r3") })
+		case 1:
+			fz.cmd("SocketsLeave", func(now clock.Instant) error { return h.s.SocketsLeave(now, t, "r1") })
+		case 2:
+			fz.cmd("DisconnectSockets", func(now clock.Instant) error { return h.s.DisconnectSockets(now, t, o&0x80 != 0) })
+		case 3:
+			fz.cmd("FetchSockets", func(now clock.Instant) error { return issue(h.s.FetchSockets(now, t)) })
+		case 4:
+			fz.cmd("AllRooms", func(now clock.Instant) error { return issue(h.s.AllRooms(now, t.Nsp, t.Local)) })
+		case 5:
+			fz.cmd("ServerSideEmit", func(now clock.Instant) error {
+				return issue(h.s.ServerSideEmit(now, t.Nsp, []byte(`["s"]`), nil, o&0x80 != 0))
+			})
+		}
 	}
+}
+
+// requestID picks a request id the server published, or a stray one.
+func (fz *fuzzer) requestID(b byte) string {
+	if b < 32 || len(fz.reqIDs) == 0 {
+		return []string{"", "stray"}[b&1]
+	}
+	return fz.reqIDs[int(b)%len(fz.reqIDs)]
 }
 
 // maxFuzzSessions bounds the sessions of one run (opPong visits them all).
@@ -492,9 +561,10 @@ func (fz *fuzzer) finish() {
 	if len(h.sockets) != 0 {
 		h.fatalf("after Close, sockets %v", h.sockets)
 	}
-	if len(h.s.sockets) != 0 || len(h.s.pending) != 0 || len(h.s.outAcks) != 0 || len(h.s.inAcks) != 0 || h.s.eng.Len() != 0 {
-		h.fatalf("after Close the server still holds %d sockets, %d pending, %d acks out, %d acks in, %d sessions",
-			len(h.s.sockets), len(h.s.pending), len(h.s.outAcks), len(h.s.inAcks), h.s.eng.Len())
+	inAcks := len(h.s.inAcks)
+	if len(h.s.sockets) != 0 || len(h.s.pending) != 0 || len(h.s.outAcks) != 0 || inAcks != 0 || h.s.eng.Len() != 0 || len(h.s.requests) != 0 {
+		h.fatalf("after Close the server still holds %d sockets, %d pending, %d acks out, %d acks in, %d sessions, %d cluster requests",
+			len(h.s.sockets), len(h.s.pending), len(h.s.outAcks), inAcks, h.s.eng.Len(), len(h.s.requests))
 	}
 }
 
@@ -606,6 +676,25 @@ func fuzzSeeds() [][]byte {
 			op(opDisconnect, byte(i*5), byte(i%2))
 	}
 	seeds = append(seeds, long)
+	// Cluster: two sockets, every cluster command, answers to the requests
+	// (matched by the ids the server published), counts, stray messages.
+	seeds = append(seeds, seed{2}.
+		op(opWSHandshake).op(opWSText, 0, 1, pk("40")).
+		op(opWSHandshake).op(opWSText, 1, 1, pk("40")).
+		op(opClusterCmd, 0, 1, 0).               // socketsJoin r1
+		op(opClusterCmd, 3, 1, 0).               // fetchSockets in r1
+		op(opClusterIn, 5, 40, 0, 0, 0, 1, 0).   // fetch answer to the first id
+		op(opClusterIn, 0x83, 40).               // 2 servers for it
+		op(opClusterCmd, 4, 0, 0).               // allRooms
+		op(opClusterCmd, 0x85, 0, 0).            // serverSideEmit with ack
+		op(opClusterIn, 7, 0x21, 0, 0, 0, 1, 0). // another server's serverSideEmit with a stray id
+		op(opAck, 0, 1).
+		op(opBroadcast, 1|2<<3, 0, 0, 0).      // broadcast with acks, published
+		op(opClusterIn, 9, 44, 0, 0, 0, 3, 0). // a client count
+		op(opClusterIn, 1, 1, 1, 0, 0, 0, 1).  // another server's broadcast with acks
+		op(opWSText, 0, 1, pk("430[]")).
+		op(opClusterCmd, 2, 1, 0). // disconnectSockets in r1
+		op(opAdvance, 250).op(opAdvance, 250))
 	out := make([][]byte, len(seeds))
 	for i, s := range seeds {
 		out[i] = s

@@ -89,9 +89,10 @@ type Server struct {
 	limits  sio.Limits
 	scratch []byte
 
-	requests  map[string]*clusterReq // cluster requests waiting for answers
-	reqPrefix string
-	nextReq   uint64
+	requests      map[string]*clusterReq // cluster requests waiting for answers
+	clusterInAcks []wire.AckRef          // other servers' ServerSideEmit acks, oldest first
+	reqPrefix     string
+	nextReq       uint64
 }
 
 type timerKind uint8
@@ -290,6 +291,10 @@ func (s *Server) Close(now clock.Instant) {
 			s.clusterTimedOut(r)
 		}
 	}
+	for _, ref := range s.clusterInAcks {
+		delete(s.inAcks, ref)
+	}
+	s.clusterInAcks = nil
 	s.eng.CloseAll(now)
 }
 
