@@ -69,7 +69,7 @@ type vector struct {
 }
 
 // vectors are the messages captured from the official packages (see
-// adapter/wire/testdata, captured from the official packages).
+// adapter/wire/testdata).
 func vectors(t *testing.T) map[int]vector {
 	t.Helper()
 	raw, err := os.ReadFile("../wire/testdata/vectors.json")
