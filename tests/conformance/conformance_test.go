@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/socketcore/socketcore/core"
+	"github.com/socketcore/socketcore/core/engine"
 	"github.com/socketcore/socketcore/wasm/host"
 	"github.com/socketcore/socketcore/wasm/wasmtest"
 )
@@ -52,3 +53,25 @@ func TestNativeDeterministic(t *testing.T) { Run(t, Native) }
 
 // core.wasm through wazero behaves exactly as the native core.
 func TestWasm(t *testing.T) { Run(t, wasmFactory) }
+
+// wasmEngineFactory gives each engine scenario a fresh core.wasm instance
+// in the engine role.
+func wasmEngineFactory(t testing.TB, cfg engine.Config) EngineMachine {
+	m, err := wasmModule.NewEngineMachine(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Err(); err != nil {
+			t.Errorf("core.wasm stopped: %v", err)
+		}
+		m.Release(context.Background())
+	})
+	return m
+}
+
+// The engine scenarios: the native engine twice, then core.wasm's engine
+// role against it.
+func TestEngineNativeDeterministic(t *testing.T) { RunEngine(t, NativeEngine) }
+
+func TestEngineWasm(t *testing.T) { RunEngine(t, wasmEngineFactory) }

@@ -14,11 +14,16 @@ func TestDump(t *testing.T) {
 	if *dump == "" {
 		t.Skip("no -dump")
 	}
-	for _, sc := range Scenarios {
-		lines := Transcript(t, sc, Native)
-		name := strings.ReplaceAll(sc.Name, " ", "_") + ".txt"
+	write := func(name string, lines []string) {
+		name = strings.NewReplacer(" ", "_", ",", "").Replace(name) + ".txt"
 		if err := os.WriteFile(filepath.Join(*dump, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, sc := range Scenarios {
+		write(sc.Name, Transcript(t, sc, Native))
+	}
+	for _, sc := range EngineScenarios {
+		write(sc.Name, EngineTranscript(t, sc, NativeEngine))
 	}
 }

@@ -4,7 +4,9 @@
 // the Machine interface in virtual time. Run plays each scenario on the
 // native core and on the Machine under test and requires identical
 // transcripts: every input, every command's result and every output, in
-// order (http-wasm's tck, STYLE.md §5 "Conformance kit").
+// order (http-wasm's tck, STYLE.md §5 "Conformance kit"). RunEngine does
+// the same for the engine-only machine (EngineScenarios: what the plain
+// Engine.IO server of the official engine.io suite runs on).
 //
 // It may import anything; nothing imports it but tests.
 package conformance
@@ -17,6 +19,7 @@ import (
 
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/engine"
 	"github.com/socketcore/socketcore/core/wire"
 	"github.com/socketcore/socketcore/hosts/native"
 )
@@ -37,6 +40,27 @@ type Factory func(t testing.TB, cfg core.Config) Machine
 // Native is the Factory of the native core.
 func Native(_ testing.TB, cfg core.Config) Machine { return core.NewServer(cfg) }
 
+// EngineMachine is the engine-only machine as the native host drives it
+// (native.EngineMachine), plus the two queries the scenarios also check.
+type EngineMachine interface {
+	native.EngineMachine
+	Stats() core.Stats
+	Config() engine.Config
+}
+
+// EngineFactory creates a fresh EngineMachine for one scenario run.
+type EngineFactory func(t testing.TB, cfg engine.Config) EngineMachine
+
+// NativeEngine is the EngineFactory of the native engine machine
+// (native.NativeEngineMachine: engine.NewServer(cfg, nil)).
+func NativeEngine(t testing.TB, cfg engine.Config) EngineMachine {
+	m, err := native.NativeEngineMachine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.(EngineMachine)
+}
+
 // Run plays every scenario on the native core and on newMachine and fails
 // at the first line where their transcripts differ. Each scenario's own
 // checks run on both.
@@ -53,8 +77,28 @@ func Run(t *testing.T, newMachine Factory) {
 	}
 }
 
+// RunEngine is Run for the engine-only machine: every EngineScenario on
+// the native engine and on newMachine.
+func RunEngine(t *testing.T, newMachine EngineFactory) {
+	for _, sc := range EngineScenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			want := playEngine(t, sc, NativeEngine)
+			got := playEngine(t, sc, newMachine)
+			if t.Failed() {
+				return
+			}
+			compare(t, want, got)
+		})
+	}
+}
+
 // Transcript plays one scenario on a machine and returns its transcript.
 func Transcript(t testing.TB, sc Scenario, f Factory) []string { return play(t, sc, f) }
+
+// EngineTranscript plays one engine scenario and returns its transcript.
+func EngineTranscript(t testing.TB, sc Scenario, f EngineFactory) []string {
+	return playEngine(t, sc, f)
+}
 
 func compare(t *testing.T, want, got []string) {
 	t.Helper()
@@ -74,7 +118,9 @@ func compare(t *testing.T, want, got []string) {
 	}
 }
 
-// Scenario is one entry of the table: a configuration and the steps.
+// Scenario is one entry of a table: a configuration and the steps. An
+// engine scenario's machine gets the Engine.IO part of the configuration
+// and its steps use d.E instead of d.M.
 type Scenario struct {
 	Name   string
 	Config func(*core.Config) // adjusts TestConfig; nil keeps it
@@ -93,24 +139,50 @@ func TestConfig() core.Config {
 	return c
 }
 
-func play(t testing.TB, sc Scenario, f Factory) []string {
+func scenarioConfig(sc Scenario) core.Config {
 	cfg := TestConfig()
 	if sc.Config != nil {
 		sc.Config(&cfg)
 	}
-	d := &D{t: t, M: f(t, cfg), now: clock.Instant(time.Second)}
-	d.logf("config %s", describeConfig(d.M.Config()))
+	return cfg
+}
+
+func play(t testing.TB, sc Scenario, f Factory) []string {
+	m := f(t, scenarioConfig(sc))
+	d := &D{t: t, M: m, m: m, now: clock.Instant(time.Second)}
+	d.logf("config %s", describeConfig(m.Config()))
+	return d.run(sc, m.Stats)
+}
+
+func playEngine(t testing.TB, sc Scenario, f EngineFactory) []string {
+	m := f(t, scenarioConfig(sc).Config)
+	d := &D{t: t, E: m, m: m, now: clock.Instant(time.Second)}
+	d.logf("config %s", describeEngineConfig(m.Config()))
+	return d.run(sc, m.Stats)
+}
+
+func (d *D) run(sc Scenario, stats func() core.Stats) []string {
 	d.drain()
 	sc.Steps(d)
 	d.drain()
-	d.logf("end stats %+v deadline %s", d.M.Stats(), d.rel(d.deadline))
+	d.logf("end stats %+v deadline %s", stats(), d.rel(d.deadline))
 	return d.log
+}
+
+// machine is what every scenario step needs: Handle and Poll.
+type machine interface {
+	Handle(now clock.Instant, in wire.Input) error
+	Poll() wire.Output
 }
 
 // D drives one machine in virtual time and records the transcript.
 type D struct {
-	t        testing.TB
+	t testing.TB
+	// M is the machine of Scenarios, E the one of EngineScenarios; the
+	// other is nil.
 	M        Machine
+	E        EngineMachine
+	m        machine // M or E
 	now      clock.Instant
 	deadline clock.Instant
 	log      []string
@@ -143,7 +215,7 @@ func (d *D) drain() {
 		if i > 100000 {
 			d.Fatalf("Poll never returned Wait")
 		}
-		o := d.M.Poll()
+		o := d.m.Poll()
 		if w, ok := o.(wire.Wait); ok {
 			if w.Deadline != 0 && w.Deadline < d.now {
 				d.Fatalf("deadline %s is in the past", d.rel(w.Deadline))
@@ -162,7 +234,7 @@ func (d *D) drain() {
 // In feeds one input at the current instant and drains.
 func (d *D) In(in wire.Input) {
 	d.t.Helper()
-	err := d.M.Handle(d.now, in)
+	err := d.m.Handle(d.now, in)
 	d.logf("%s in %s -> %v", d.rel(d.now), Describe(in), errString(err))
 	d.drain()
 }
@@ -200,6 +272,12 @@ func describeConfig(c core.Config) string {
 	return fmt.Sprintf("ping %v/%v upgrade %v close %v maxPayload %d maxBuffered %d transports %d noUpgrades %v connect %v atts %d depth %d acks %d dynamic %v",
 		c.PingInterval, c.PingTimeout, c.UpgradeTimeout, c.CloseTimeout, c.MaxPayload, c.MaxBufferedBytes,
 		c.Transports, c.DisableUpgrades, c.ConnectTimeout, c.MaxAttachments, c.MaxDepth, c.MaxPendingAcks, c.DynamicNamespaces)
+}
+
+func describeEngineConfig(c engine.Config) string {
+	return fmt.Sprintf("ping %v/%v upgrade %v close %v maxPayload %d maxBuffered %d transports %d noUpgrades %v",
+		c.PingInterval, c.PingTimeout, c.UpgradeTimeout, c.CloseTimeout, c.MaxPayload, c.MaxBufferedBytes,
+		c.Transports, c.DisableUpgrades)
 }
 
 func describeAny(r any) string {

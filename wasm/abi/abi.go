@@ -17,9 +17,14 @@ import (
 	"strconv"
 )
 
-// Version is the ABI version: what sio_abi_version returns. Any change to a
-// record layout, a kind number, an export's signature or a status code
-// changes it; hosts refuse a module whose version differs.
+// Version is the ABI version: what sio_abi_version returns. Any change to
+// an existing record's layout, an existing kind's number or meaning, an
+// export's signature or an existing status's meaning changes it; hosts
+// refuse a module whose version differs. Additions that a peer without them
+// refuses with a version-1 status (a new role: -5; new kinds: -2, or -5 for
+// a role that lacks them; a status only new kinds return) keep it: see
+// wasm/ABI.md §1. The engine role (RoleEngine, KindEngineSend,
+// StatusUnknownSession) is such an addition.
 const Version = 1
 
 // Kind names a record type. Its high byte is the class and its low byte the
@@ -45,8 +50,9 @@ const (
 )
 
 // Server-role commands (sio_handle): one per method of core.Server other
-// than Handle and Poll. Class 0x03 is reserved for the client role's
-// commands and class 0x04 for an engine-only role's.
+// than Handle and Poll. Close, Stats and Config are also the engine role's
+// (see Role.Accepts). Class 0x03 is reserved for the client role's
+// commands; class 0x04 holds the engine role's own.
 const (
 	KindAddNamespace  Kind = 0x0201
 	KindAcceptConnect Kind = 0x0202
@@ -64,6 +70,12 @@ const (
 	KindClose         Kind = 0x020e
 	KindStats         Kind = 0x020f
 	KindConfig        Kind = 0x0210
+)
+
+// Engine-role commands (sio_handle): what an engine-only server
+// (engine.NewServer(cfg, nil)) needs besides Close, Stats and Config.
+const (
+	KindEngineSend Kind = 0x0401 // engine.Server.Send to the session named by its sid
 )
 
 // Replies to commands (sio_handle / sio_reply). A command's reply kind is
@@ -131,6 +143,7 @@ var kindNames = map[Kind]string{
 	KindClose:                "Close",
 	KindStats:                "Stats",
 	KindConfig:               "Config",
+	KindEngineSend:           "EngineSend",
 	KindRefReply:             "RefReply",
 	KindBroadcastReply:       "BroadcastReply",
 	KindStringsReply:         "StringsReply",
@@ -199,8 +212,9 @@ func ReplyKind(command Kind) Kind {
 // IsInput reports whether k is a wire.Input record.
 func (k Kind) IsInput() bool { return k.Class() == 0x01 }
 
-// IsCommand reports whether k is a server-role command record.
-func (k Kind) IsCommand() bool { return k.Class() == 0x02 }
+// IsCommand reports whether k is a command record: class 0x02 (the server
+// role's, some shared with the engine role) or 0x04 (the engine role's).
+func (k Kind) IsCommand() bool { return k.Class() == 0x02 || k.Class() == 0x04 }
 
 // IsOutput reports whether k is a wire.Output record.
 func (k Kind) IsOutput() bool { return k.Class() >= 0x10 }
@@ -210,9 +224,24 @@ type Role uint8
 
 const (
 	RoleServer Role = 1 // core.Server (Socket.IO over Engine.IO)
-	// 2 is reserved for an engine-only server (core/engine), 3 for the
-	// client role (core/client).
+	RoleEngine Role = 2 // engine.NewServer(cfg, nil): a plain Engine.IO server
+	// 3 is reserved for the client role (core/client).
 )
+
+// Accepts reports whether a machine of role r takes the call k (an input
+// or a command). A guest answers a call of a known kind that its machine's
+// role does not take with StatusRole, and an unknown kind with
+// StatusUnknownKind. A new command must be added here (TestRoleAccepts
+// checks every kind of Kinds).
+func (r Role) Accepts(k Kind) bool {
+	switch k {
+	case KindHTTPRequest, KindRecv, KindClosed, KindTimeout, KindClose, KindStats, KindConfig:
+		return r == RoleServer || r == RoleEngine
+	case KindEngineSend:
+		return r == RoleEngine
+	}
+	return r == RoleServer && k >= KindAddNamespace && k <= KindConfig
+}
 
 // Status is the result of an export: 0 for success, negative for an error.
 // sio_handle and sio_poll return it as a negative i64.
@@ -226,12 +255,13 @@ const (
 	StatusUnknownKind    Status = -2  // the kind is not one this guest knows
 	StatusState          Status = -3  // sio_new not called yet, or called twice
 	StatusBounds         Status = -4  // ptr/len outside the exchange buffer
-	StatusRole           Status = -5  // sio_new: a role this guest does not run
+	StatusRole           Status = -5  // sio_new: a role not run here; sio_handle: a call of another role
 	StatusUnknownSocket  Status = -16 // core.ErrUnknownSocket
 	StatusUnknownNsp     Status = -17 // core.ErrUnknownNamespace
 	StatusNamespaceExist Status = -18 // core.ErrNamespaceExists
 	StatusUnknownInput   Status = -19 // core.ErrUnknownInput
 	StatusUnknownAck     Status = -20 // core.ErrUnknownAck
+	StatusUnknownSession Status = -21 // engine.ErrUnknownSession (EngineSend)
 	StatusOther          Status = -31 // any other error of the core
 )
 
@@ -269,6 +299,8 @@ func (s Status) String() string {
 		return "unknown input"
 	case StatusUnknownAck:
 		return "unknown ack"
+	case StatusUnknownSession:
+		return "unknown session"
 	case StatusOther:
 		return "other error"
 	}

@@ -67,6 +67,18 @@ type (
 	ConfigQuery struct{}
 )
 
+// EngineSend is the engine role's command to send frames to a session:
+// engine.Server.Send with the session named by its id. The frames are
+// Engine.IO packets as a transport carries them (eio.AppendPacket form: a
+// text frame "4hello" is a message). An unknown sid is
+// StatusUnknownSession; a closing session queues them as Send would.
+type EngineSend struct {
+	SID      wire.SID
+	Frames   []wire.Frame
+	Volatile bool
+	Compress bool
+}
+
 // The replies. Stats and Config reply with core.Stats and core.Config.
 type (
 	RefReply struct {
@@ -187,6 +199,12 @@ func AppendCall(dst []byte, r any) (Kind, []byte, error) {
 		k = KindStats
 	case ConfigQuery:
 		k = KindConfig
+	case EngineSend:
+		k = KindEngineSend
+		b = appendString(b, string(r.SID))
+		b = appendFrames(b, r.Frames)
+		b = appendBool(b, r.Volatile)
+		b = appendBool(b, r.Compress)
 	default:
 		return 0, dst, ErrUnknownKind
 	}
@@ -289,6 +307,8 @@ func DecodeCall(k Kind, b []byte) (any, error) {
 		r = StatsQuery{}
 	case KindConfig:
 		r = ConfigQuery{}
+	case KindEngineSend:
+		r = decodeEngineSend(d)
 	default:
 		return nil, ErrUnknownKind
 	}
@@ -329,6 +349,17 @@ func DecodeAck(b []byte) (Ack, error) {
 	d := dec{b: b}
 	r := decodeAck(&d)
 	return r, d.finish()
+}
+
+// DecodeEngineSend decodes a KindEngineSend record (see Decode).
+func DecodeEngineSend(b []byte) (EngineSend, error) {
+	d := dec{b: b}
+	r := decodeEngineSend(&d)
+	return r, d.finish()
+}
+
+func decodeEngineSend(d *dec) EngineSend {
+	return EngineSend{SID: wire.SID(d.string()), Frames: decodeFrames(d), Volatile: d.bool(), Compress: d.bool()}
 }
 
 func decodeHTTPRequest(d *dec) wire.HTTPRequest {

@@ -75,6 +75,8 @@ func TestRejects(t *testing.T) {
 		{"huge list count", KindJoin, "02000000" + "7331" + "ffffffff", ErrBadRecord},
 		{"huge frame count", KindSend, "0200000000000000" + "ffffff0f" + "0000", ErrBadRecord},
 		{"empty record for a non-empty kind", KindWait, "", ErrBadRecord},
+		{"engine send: compress 2", KindEngineSend, "01000000" + "78" + "00000000" + "00" + "02", ErrBadRecord},
+		{"engine send: huge frame count", KindEngineSend, "01000000" + "78" + "ffffff0f" + "0000", ErrBadRecord},
 	} {
 		b, err := hex.DecodeString(c.hex)
 		if err != nil {
@@ -150,6 +152,8 @@ func TestTypedDecoders(t *testing.T) {
 			got, err = DecodeEmit(b)
 		case KindAck:
 			got, err = DecodeAck(b)
+		case KindEngineSend:
+			got, err = DecodeEngineSend(b)
 		default:
 			continue
 		}
@@ -162,5 +166,45 @@ func TestTypedDecoders(t *testing.T) {
 	}
 	if _, err := DecodeEmit(nil); err != ErrBadRecord {
 		t.Errorf("DecodeEmit(nil) = %v", err)
+	}
+	if _, err := DecodeEngineSend([]byte{1, 0, 0, 0}); err != ErrBadRecord {
+		t.Errorf("DecodeEngineSend(short) = %v", err)
+	}
+}
+
+// Which role takes which call: the inputs, Close, Stats and Config are
+// both roles'; EngineSend only the engine role's; the other commands only
+// the server role's; nothing else is a call.
+func TestRoleAccepts(t *testing.T) {
+	shared := map[Kind]bool{KindHTTPRequest: true, KindRecv: true, KindClosed: true, KindTimeout: true, KindClose: true, KindStats: true, KindConfig: true}
+	for _, k := range Kinds() {
+		call := k.IsInput() || k.IsCommand()
+		server, eng := RoleServer.Accepts(k), RoleEngine.Accepts(k)
+		switch {
+		case !call:
+			if server || eng {
+				t.Errorf("%s is no call but accepted (server %v, engine %v)", k, server, eng)
+			}
+		case shared[k]:
+			if !server || !eng {
+				t.Errorf("%s: server %v, engine %v, want both", k, server, eng)
+			}
+		case k == KindEngineSend:
+			if server || !eng {
+				t.Errorf("%s: server %v, engine %v, want the engine role only", k, server, eng)
+			}
+		default:
+			if !server || eng {
+				t.Errorf("%s: server %v, engine %v, want the server role only", k, server, eng)
+			}
+		}
+	}
+	for _, k := range []Kind{0x0110, 0x0211, 0x0301, 0x0402, 0x7777} {
+		if RoleServer.Accepts(k) || RoleEngine.Accepts(k) || Role(3).Accepts(k) {
+			t.Errorf("undefined kind %s accepted", k)
+		}
+	}
+	if Role(3).Accepts(KindRecv) || Role(0).Accepts(KindRecv) {
+		t.Error("a role this version does not define accepts a call")
 	}
 }

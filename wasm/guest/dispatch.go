@@ -6,6 +6,7 @@ import (
 
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/engine"
 	"github.com/socketcore/socketcore/core/wire"
 	"github.com/socketcore/socketcore/wasm/abi"
 )
@@ -16,9 +17,15 @@ const maxBuffer = 1 << 30
 
 // guest is the state of one instance: one machine, the exchange area the
 // host writes records into and reads them from, and the output or reply
-// held back because it did not fit (wasm/ABI.md "Buffers").
+// held back because it did not fit (wasm/ABI.md "Buffers"). The machine is
+// a core.Server (RoleServer) or an engine-only engine.Server (RoleEngine):
+// exactly one of srv and eng is set once sio_new succeeded. They are
+// called through their concrete types, never an interface, so that the
+// decoded inputs stay on the stack.
 type guest struct {
+	role abi.Role
 	srv  *core.Server
+	eng  *engine.Server
 	xbuf []byte // the exchange area; offsets below are into it
 
 	out     []byte // encoding of the output sio_poll returned last or holds
@@ -78,7 +85,7 @@ func (g *guest) newMachine(off, n uint32) abi.Status {
 	if !g.inBounds(off, n) {
 		return abi.StatusBounds
 	}
-	if g.srv != nil {
+	if g.role != 0 {
 		return abi.StatusState
 	}
 	r, err := abi.DecodeCall(abi.KindInit, g.xbuf[off:off+n])
@@ -86,17 +93,23 @@ func (g *guest) newMachine(off, n uint32) abi.Status {
 		return abi.StatusBadRecord
 	}
 	init := r.(abi.Init)
-	if init.Role != abi.RoleServer {
+	switch init.Role {
+	case abi.RoleServer:
+		g.srv = core.NewServer(init.Config)
+	case abi.RoleEngine:
+		// The Socket.IO fields of the configuration do not apply.
+		g.eng = engine.NewServer(init.Config.Config, nil)
+	default:
 		return abi.StatusRole
 	}
-	g.srv = core.NewServer(init.Config)
+	g.role = init.Role
 	return abi.StatusOK
 }
 
 // handle is sio_handle: decode, perform, encode the reply (if any) at off
 // when it fits in limit. It returns the reply's length or a negative status.
 func (g *guest) handle(now int64, kind uint32, off, n, limit uint32) int64 {
-	if g.srv == nil {
+	if g.role == 0 {
 		return int64(abi.StatusState)
 	}
 	if !g.inBounds(off, n) || !g.inBounds(off, limit) {
@@ -106,10 +119,19 @@ func (g *guest) handle(now int64, kind uint32, off, n, limit uint32) int64 {
 	if kind > 0xffff || !(k.IsInput() || k.IsCommand()) {
 		return int64(abi.StatusUnknownKind)
 	}
+	if !g.role.Accepts(k) {
+		if abi.RoleServer.Accepts(k) || abi.RoleEngine.Accepts(k) {
+			return int64(abi.StatusRole) // a known call of the other role
+		}
+		return int64(abi.StatusUnknownKind)
+	}
 	rec := g.copyIn(g.xbuf[off : off+n])
 	g.reply, g.replyKind = g.reply[:0], 0
-	rep, err := g.fast(clock.Instant(now), k, rec)
-	if err == errSlow {
+	var rep any
+	var err error
+	if g.eng != nil {
+		rep, err = g.engineCall(clock.Instant(now), k, rec)
+	} else if rep, err = g.fast(clock.Instant(now), k, rec); err == errSlow {
 		var r any
 		if r, err = abi.DecodeCall(k, rec); err == nil {
 			rep, err = g.perform(clock.Instant(now), r)
@@ -235,6 +257,59 @@ func (g *guest) perform(now clock.Instant, r any) (any, error) {
 	return nil, abi.ErrUnknownKind
 }
 
+// engineCall performs a call of the engine role (Role.Accepts has let
+// only those through): the inputs, EngineSend, and Close, Stats and Config
+// as engine.Server's CloseAll, Len/Closing and Config.
+func (g *guest) engineCall(now clock.Instant, k abi.Kind, rec []byte) (any, error) {
+	e := g.eng
+	switch k {
+	case abi.KindRecv:
+		in, err := abi.DecodeRecv(rec)
+		if err != nil {
+			return nil, err
+		}
+		return nil, e.Handle(now, in)
+	case abi.KindHTTPRequest:
+		in, err := abi.DecodeHTTPRequest(rec)
+		if err != nil {
+			return nil, err
+		}
+		return nil, e.Handle(now, in)
+	case abi.KindTimeout:
+		if len(rec) != 0 {
+			return nil, abi.ErrBadRecord
+		}
+		return nil, e.Handle(now, wire.Timeout{})
+	case abi.KindEngineSend:
+		c, err := abi.DecodeEngineSend(rec)
+		if err != nil {
+			return nil, err
+		}
+		s := e.Session(c.SID)
+		if s == nil {
+			return nil, engine.ErrUnknownSession
+		}
+		e.Send(s, c.Frames, c.Volatile, c.Compress)
+		return nil, nil
+	}
+	r, err := abi.DecodeCall(k, rec)
+	if err != nil {
+		return nil, err
+	}
+	switch r := r.(type) {
+	case wire.Closed:
+		return nil, e.Handle(now, r)
+	case abi.Close:
+		e.CloseAll(now)
+		return nil, nil
+	case abi.StatsQuery:
+		return core.Stats{Sessions: e.Len() - e.Closing(), Closing: e.Closing()}, nil
+	case abi.ConfigQuery:
+		return core.Config{Config: e.Config()}, nil
+	}
+	return nil, abi.ErrUnknownKind
+}
+
 // status maps the core's errors to their status codes.
 func status(err error) abi.Status {
 	switch {
@@ -248,6 +323,8 @@ func status(err error) abi.Status {
 		return abi.StatusUnknownInput
 	case errors.Is(err, core.ErrUnknownAck):
 		return abi.StatusUnknownAck
+	case errors.Is(err, engine.ErrUnknownSession):
+		return abi.StatusUnknownSession
 	case errors.Is(err, abi.ErrUnknownKind):
 		return abi.StatusUnknownKind
 	}
@@ -268,15 +345,21 @@ func (g *guest) replyAt(off, limit uint32) int64 {
 // poll is sio_poll: the next output as kind<<32 | len, written at off when
 // it fits in limit; otherwise it is held for the next call.
 func (g *guest) poll(off, limit uint32) int64 {
-	if g.srv == nil {
+	if g.role == 0 {
 		return int64(abi.StatusState)
 	}
 	if !g.inBounds(off, limit) {
 		return int64(abi.StatusBounds)
 	}
 	if !g.held {
+		var o wire.Output
+		if g.eng != nil {
+			o = g.eng.Poll()
+		} else {
+			o = g.srv.Poll()
+		}
 		var err error
-		g.outKind, g.out, err = abi.AppendResult(g.out[:0], g.srv.Poll())
+		g.outKind, g.out, err = abi.AppendResult(g.out[:0], o)
 		if err != nil {
 			// The machine produced an output this ABI version cannot carry:
 			// a guest built from mismatched sources. Say so loudly.

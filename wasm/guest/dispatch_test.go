@@ -2,8 +2,10 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/socketcore/socketcore/core"
+	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/wire"
 	"github.com/socketcore/socketcore/wasm/abi"
 )
@@ -71,11 +73,15 @@ func TestStateAndBounds(t *testing.T) {
 	if st := g.newMachine(0, 10); st != abi.StatusBounds {
 		t.Errorf("newMachine past the area = %v", st)
 	}
-	_, n := put(t, g, abi.Init{Role: 2})
+	_, n := put(t, g, abi.Init{Role: 3}) // reserved: the client role
 	if st := g.newMachine(0, n); st != abi.StatusRole {
-		t.Errorf("newMachine role 2 = %v", st)
+		t.Errorf("newMachine role 3 = %v", st)
 	}
-	g.xbuf[0]--
+	_, n = put(t, g, abi.Init{Role: 0})
+	if st := g.newMachine(0, n); st != abi.StatusRole {
+		t.Errorf("newMachine role 0 = %v", st)
+	}
+	_, n = put(t, g, abi.Init{Role: abi.RoleServer})
 	if st := g.newMachine(0, n-1); st != abi.StatusBadRecord {
 		t.Errorf("newMachine short record = %v", st)
 	}
@@ -105,6 +111,103 @@ func TestStateAndBounds(t *testing.T) {
 	}
 	if r := g.handle(0, uint32(abi.KindRecv), 0, 3, size); r != int64(abi.StatusBadRecord) {
 		t.Errorf("short Recv = %d", r)
+	}
+	if r := g.call(t, abi.EngineSend{SID: "x"}); r != int64(abi.StatusRole) {
+		t.Errorf("EngineSend to the server role = %d", r)
+	}
+	if r := g.handle(0, 0x0402, 0, 0, size); r != int64(abi.StatusUnknownKind) {
+		t.Errorf("undefined engine command = %d", r)
+	}
+}
+
+func newEngineGuest(t *testing.T, cfg core.Config) *guest {
+	t.Helper()
+	g := &guest{}
+	_, n := put(t, g, abi.Init{Role: abi.RoleEngine, Config: cfg})
+	if st := g.newMachine(0, n); st != abi.StatusOK {
+		t.Fatalf("newMachine(engine) = %v", st)
+	}
+	if st := g.newMachine(0, n); st != abi.StatusState {
+		t.Errorf("second newMachine = %v", st)
+	}
+	return g
+}
+
+// The engine role: an engine.Server without a handler behind the same
+// exports. Its own command is EngineSend; Close, Stats and Config are
+// shared with the server role; the server role's other commands are
+// StatusRole.
+func TestEngineRole(t *testing.T) {
+	cfg := core.Config{}
+	cfg.PingInterval = 300 * time.Millisecond
+	cfg.MaxDepth = 7 // a Socket.IO field: ignored
+	g := newEngineGuest(t, cfg)
+	if r := g.call(t, wire.HTTPRequest{Conn: 1, Method: "GET", Query: "EIO=4&transport=websocket", WebSocket: true}); r != 0 {
+		t.Fatalf("handle = %d", r)
+	}
+	if o := g.next(t).(wire.AcceptWebSocket); o.Conn != 1 {
+		t.Fatalf("got %#v", o)
+	}
+	open := g.next(t).(wire.SessionOpened)
+	if o := g.next(t).(wire.Send); string(o.Frames[0].Data[:7]) != `0{"sid"` {
+		t.Fatalf("got %#v", o)
+	}
+	if o := g.next(t).(wire.Wait); o.Deadline != 1+clock.Instant(300*time.Millisecond) {
+		t.Fatalf("got %#v", o)
+	}
+	// A message comes out as MessageReceived (no Socket.IO layer) ...
+	if r := g.call(t, wire.Recv{Conn: 1, Data: []byte("4hello")}); r != 0 {
+		t.Fatalf("Recv = %d", r)
+	}
+	if o := g.next(t).(wire.MessageReceived); o.SID != open.SID || string(o.Data) != "hello" {
+		t.Fatalf("got %#v", o)
+	}
+	g.next(t)
+	// ... and EngineSend sends frames to the session.
+	if r := g.call(t, abi.EngineSend{SID: open.SID, Frames: []wire.Frame{{Data: []byte("4hello")}}}); r != 0 {
+		t.Fatalf("EngineSend = %d", r)
+	}
+	if o := g.next(t).(wire.Send); o.Conn != 1 || string(o.Frames[0].Data) != "4hello" {
+		t.Fatalf("got %#v", o)
+	}
+	g.next(t)
+	if r := g.call(t, abi.EngineSend{SID: "nope"}); r != int64(abi.StatusUnknownSession) {
+		t.Errorf("EngineSend(unknown sid) = %d", r)
+	}
+	k, n := put(t, g, abi.EngineSend{SID: "x"})
+	if r := g.handle(1, uint32(k), 0, n-1, uint32(len(g.xbuf))); r != int64(abi.StatusBadRecord) {
+		t.Errorf("short EngineSend = %d", r)
+	}
+	for _, c := range []any{
+		abi.AddNamespace{Name: "/a"}, abi.AcceptConnect{Socket: "s"}, core.Emit{Socket: "s"}, abi.Ack{Ref: 1},
+		core.Broadcast{Nsp: "/"}, abi.Join{Socket: "s"}, abi.RoomsOf{Socket: "s"}, abi.Disconnect{Socket: "s"},
+	} {
+		if r := g.call(t, c); r != int64(abi.StatusRole) {
+			t.Errorf("%T to the engine role = %d", c, r)
+		}
+	}
+	if r := g.handle(1, 0x0211, 0, 0, uint32(len(g.xbuf))); r != int64(abi.StatusUnknownKind) {
+		t.Errorf("undefined command = %d", r)
+	}
+	r := g.call(t, abi.StatsQuery{})
+	st, err := abi.DecodeResult(abi.KindStatsReply, g.xbuf[:r])
+	if err != nil || st != (core.Stats{Sessions: 1}) {
+		t.Fatalf("Stats %+v %v", st, err)
+	}
+	r = g.call(t, abi.ConfigQuery{})
+	c, err := abi.DecodeResult(abi.KindConfigReply, g.xbuf[:r])
+	if err != nil || c.(core.Config).PingInterval != 300*time.Millisecond || c.(core.Config).PingTimeout != 20*time.Second || c.(core.Config).MaxDepth != 0 {
+		t.Fatalf("Config %+v %v", c, err)
+	}
+	// Close is engine.Server.CloseAll.
+	if r := g.call(t, abi.Close{}); r != 0 {
+		t.Fatalf("Close = %d", r)
+	}
+	if o := g.next(t).(wire.CloseConn); o.Conn != 1 {
+		t.Fatalf("got %#v", o)
+	}
+	if o := g.next(t).(wire.SessionClosed); o.Reason != wire.ReasonServerShuttingDown {
+		t.Fatalf("got %#v", o)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/engine"
 	"github.com/socketcore/socketcore/core/wire"
 	"github.com/socketcore/socketcore/wasm/abi"
 	"github.com/tetratelabs/wazero/api"
@@ -26,6 +27,14 @@ import (
 // a drain loop ends, and queries return zero values. The owner checks Err
 // and replaces the shard.
 type Machine struct {
+	instance
+}
+
+// instance is one core.wasm instance running one machine, whatever its
+// role (Machine, EngineMachine): the exchange area, the calls, the traps
+// and the watchdog. input, output, failure and release take mu; the other
+// methods expect it held (the roles' methods hold it around a call).
+type instance struct {
 	mu     sync.Mutex
 	inst   api.Module
 	mem    api.Memory
@@ -80,16 +89,23 @@ var ErrReleased = errors.New("core.wasm: machine released")
 const initialBuffer = 64 << 10
 
 func newMachine(inst api.Module, stderr *tail, cfg core.Config, timeout time.Duration) (*Machine, error) {
-	m := &Machine{
-		ctx:    context.Background(),
-		inst:   inst,
-		mem:    inst.Memory(),
-		stderr: stderr,
-		handle: inst.ExportedFunction("sio_handle"),
-		poll:   inst.ExportedFunction("sio_poll"),
-		reply:  inst.ExportedFunction("sio_reply"),
-		buffer: inst.ExportedFunction("sio_buffer"),
+	m := &Machine{}
+	if err := m.start(inst, stderr, abi.Init{Role: abi.RoleServer, Config: cfg}, timeout); err != nil {
+		return nil, err
 	}
+	return m, nil
+}
+
+// start creates the instance's machine with sio_new.
+func (m *instance) start(inst api.Module, stderr *tail, init abi.Init, timeout time.Duration) error {
+	m.ctx = context.Background()
+	m.inst = inst
+	m.mem = inst.Memory()
+	m.stderr = stderr
+	m.handle = inst.ExportedFunction("sio_handle")
+	m.poll = inst.ExportedFunction("sio_poll")
+	m.reply = inst.ExportedFunction("sio_reply")
+	m.buffer = inst.ExportedFunction("sio_buffer")
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		m.ctx, cancel = context.WithCancel(context.Background())
@@ -97,26 +113,26 @@ func newMachine(inst api.Module, stderr *tail, cfg core.Config, timeout time.Dur
 	}
 	if err := m.grow(initialBuffer); err != nil {
 		m.dog.stop()
-		return nil, err
+		return err
 	}
-	_, rec, _ := abi.AppendCall(nil, abi.Init{Role: abi.RoleServer, Config: cfg})
+	_, rec, _ := abi.AppendCall(nil, init)
 	m.mem.Write(m.ptr, rec)
 	s := m.stack[:]
 	s[0], s[1] = uint64(m.ptr), uint64(len(rec))
 	if err := m.invoke("sio_new", inst.ExportedFunction("sio_new"), s); err != nil {
 		m.dog.stop()
-		return nil, err
+		return err
 	}
 	if st := abi.Status(int32(s[0])); st != abi.StatusOK {
 		m.dog.stop()
-		return nil, &RejectedError{Kind: abi.KindInit, Status: st}
+		return &RejectedError{Kind: abi.KindInit, Status: st}
 	}
-	return m, nil
+	return nil
 }
 
 // invoke calls one export with the stack s, under the watchdog if any;
 // an error is a trap and stops the machine.
-func (m *Machine) invoke(op string, f api.Function, s []uint64) error {
+func (m *instance) invoke(op string, f api.Function, s []uint64) error {
 	if m.dog != nil {
 		m.dog.enter()
 		defer m.dog.leave()
@@ -182,7 +198,7 @@ func (w *watchdog) stop() {
 	}
 }
 
-func (m *Machine) trap(op string, err error) error {
+func (m *instance) trap(op string, err error) error {
 	if m.err == nil {
 		m.err = &TrapError{Op: op, Err: err, Stderr: m.stderr.String()}
 		m.inst.Close(context.Background())
@@ -192,7 +208,7 @@ func (m *Machine) trap(op string, err error) error {
 }
 
 // grow makes the exchange area at least n bytes.
-func (m *Machine) grow(n uint32) error {
+func (m *instance) grow(n uint32) error {
 	if n <= m.size && m.size > 0 {
 		return nil
 	}
@@ -211,7 +227,7 @@ func (m *Machine) grow(n uint32) error {
 	return nil
 }
 
-func (m *Machine) read(n uint32) []byte {
+func (m *instance) read(n uint32) []byte {
 	b, ok := m.mem.Read(m.ptr, n)
 	if !ok {
 		m.trap("read", fmt.Errorf("guest memory has no %d bytes at %#x", n, m.ptr))
@@ -222,7 +238,7 @@ func (m *Machine) read(n uint32) []byte {
 
 // call sends one record and returns the reply record (which aliases guest
 // memory until the next call), or nil when the command has none.
-func (m *Machine) call(now clock.Instant, r any) ([]byte, error) {
+func (m *instance) call(now clock.Instant, r any) ([]byte, error) {
 	if m.err != nil {
 		return nil, m.err
 	}
@@ -277,12 +293,14 @@ func statusError(k abi.Kind, st abi.Status) error {
 		return core.ErrUnknownInput
 	case abi.StatusUnknownAck:
 		return core.ErrUnknownAck
+	case abi.StatusUnknownSession:
+		return engine.ErrUnknownSession
 	}
 	return &RejectedError{Kind: k, Status: st}
 }
 
 // decodeReply decodes the reply of a command of kind k.
-func (m *Machine) decodeReply(cmd abi.Kind, b []byte) (any, error) {
+func (m *instance) decodeReply(cmd abi.Kind, b []byte) (any, error) {
 	r, err := abi.DecodeResult(abi.ReplyKind(cmd), b)
 	if err != nil {
 		return nil, m.trap("reply", fmt.Errorf("malformed %s reply to %s: %v", abi.ReplyKind(cmd), cmd, err))
@@ -291,7 +309,7 @@ func (m *Machine) decodeReply(cmd abi.Kind, b []byte) (any, error) {
 }
 
 // command runs a command whose reply is of type T.
-func command[T any](m *Machine, now clock.Instant, cmd abi.Kind, r any) (T, error) {
+func command[T any](m *instance, now clock.Instant, cmd abi.Kind, r any) (T, error) {
 	var zero T
 	b, err := m.call(now, r)
 	if err != nil {
@@ -304,16 +322,15 @@ func command[T any](m *Machine, now clock.Instant, cmd abi.Kind, r any) (T, erro
 	return rep.(T), nil
 }
 
-// Err returns the error that stopped the machine (*TrapError or
-// ErrReleased), or nil while it runs.
-func (m *Machine) Err() error {
+// failure is Err.
+func (m *instance) failure() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.err
 }
 
-// Release closes the instance. The Machine fails with ErrReleased after.
-func (m *Machine) Release(ctx context.Context) error {
+// release is Release.
+func (m *instance) release(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err == nil {
@@ -323,10 +340,8 @@ func (m *Machine) Release(ctx context.Context) error {
 	return m.inst.Close(ctx)
 }
 
-// ---- the method set of *core.Server ---------------------------------------
-
-// Handle feeds one input (core.Server.Handle).
-func (m *Machine) Handle(now clock.Instant, in wire.Input) error {
+// input feeds one input (both roles' Handle).
+func (m *instance) input(now clock.Instant, in wire.Input) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if in == nil {
@@ -342,8 +357,8 @@ func (m *Machine) Handle(now clock.Instant, in wire.Input) error {
 	return err
 }
 
-// Poll returns the next output (core.Server.Poll); wire.Wait ends a drain.
-func (m *Machine) Poll() wire.Output {
+// output returns the next output (both roles' Poll).
+func (m *instance) output() wire.Output {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
@@ -384,11 +399,26 @@ func (m *Machine) Poll() wire.Output {
 	}
 }
 
+// Err returns the error that stopped the machine (*TrapError or
+// ErrReleased), or nil while it runs.
+func (m *Machine) Err() error { return m.failure() }
+
+// Release closes the instance. The Machine fails with ErrReleased after.
+func (m *Machine) Release(ctx context.Context) error { return m.release(ctx) }
+
+// ---- the method set of *core.Server ---------------------------------------
+
+// Handle feeds one input (core.Server.Handle).
+func (m *Machine) Handle(now clock.Instant, in wire.Input) error { return m.input(now, in) }
+
+// Poll returns the next output (core.Server.Poll); wire.Wait ends a drain.
+func (m *Machine) Poll() wire.Output { return m.output() }
+
 // Config returns the configuration with defaults applied.
 func (m *Machine) Config() core.Config {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, _ := command[core.Config](m, 0, abi.KindConfig, abi.ConfigQuery{})
+	c, _ := command[core.Config](&m.instance, 0, abi.KindConfig, abi.ConfigQuery{})
 	return c
 }
 
@@ -396,7 +426,7 @@ func (m *Machine) Config() core.Config {
 func (m *Machine) Stats() core.Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st, _ := command[core.Stats](m, 0, abi.KindStats, abi.StatsQuery{})
+	st, _ := command[core.Stats](&m.instance, 0, abi.KindStats, abi.StatsQuery{})
 	return st
 }
 
@@ -428,7 +458,7 @@ func (m *Machine) RejectConnect(now clock.Instant, id wire.SocketID, message str
 func (m *Machine) Emit(now clock.Instant, e core.Emit) (wire.AckRef, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, err := command[abi.RefReply](m, now, abi.KindEmit, e)
+	r, err := command[abi.RefReply](&m.instance, now, abi.KindEmit, e)
 	return r.Ref, err
 }
 
@@ -444,7 +474,7 @@ func (m *Machine) Ack(ref wire.AckRef, args []byte, atts [][]byte) error {
 func (m *Machine) Broadcast(now clock.Instant, b core.Broadcast) (wire.AckRef, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, err := command[abi.BroadcastReply](m, now, abi.KindBroadcast, b)
+	r, err := command[abi.BroadcastReply](&m.instance, now, abi.KindBroadcast, b)
 	return r.Ref, r.Targets, err
 }
 
@@ -468,7 +498,7 @@ func (m *Machine) Leave(id wire.SocketID, room string) error {
 func (m *Machine) Rooms(id wire.SocketID) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, _ := command[abi.StringsReply](m, 0, abi.KindRooms, abi.RoomsOf{Socket: id})
+	r, _ := command[abi.StringsReply](&m.instance, 0, abi.KindRooms, abi.RoomsOf{Socket: id})
 	return r.List
 }
 
@@ -476,7 +506,7 @@ func (m *Machine) Rooms(id wire.SocketID) []string {
 func (m *Machine) Connected(id wire.SocketID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, _ := command[abi.BoolReply](m, 0, abi.KindConnected, abi.IsConnected{Socket: id})
+	r, _ := command[abi.BoolReply](&m.instance, 0, abi.KindConnected, abi.IsConnected{Socket: id})
 	return r.Value
 }
 
@@ -484,7 +514,7 @@ func (m *Machine) Connected(id wire.SocketID) bool {
 func (m *Machine) Transport(id wire.SocketID) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, _ := command[abi.StringReply](m, 0, abi.KindTransport, abi.TransportOf{Socket: id})
+	r, _ := command[abi.StringReply](&m.instance, 0, abi.KindTransport, abi.TransportOf{Socket: id})
 	return r.Value
 }
 
@@ -492,7 +522,7 @@ func (m *Machine) Transport(id wire.SocketID) string {
 func (m *Machine) SocketsIn(nsp string, rooms []string) []wire.SocketID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, _ := command[abi.StringsReply](m, 0, abi.KindSocketsIn, abi.SocketsIn{Nsp: nsp, Rooms: rooms})
+	r, _ := command[abi.StringsReply](&m.instance, 0, abi.KindSocketsIn, abi.SocketsIn{Nsp: nsp, Rooms: rooms})
 	if len(r.List) == 0 {
 		return nil
 	}

@@ -2,14 +2,17 @@
 // machine as the native core: Machine has the method set of *core.Server
 // (Handle, Poll, Emit, Broadcast, ...), so a host drives either without
 // knowing which (ARCHITECTURE.md "Embed core.wasm in another Go program").
+// EngineMachine is the module's other role, a plain Engine.IO server
+// (engine.NewServer(cfg, nil)), for hosts of the engine.io protocol alone.
 //
 // A Module is compiled once (wazero's compiler, optionally with an on-disk
 // compilation cache) and checked before anything runs: a file that is not
 // WASM, a module that imports more than WASI or lacks an export of
 // wasm/ABI.md, or one whose ABI version differs is refused by Compile. Each
-// Machine is one instance, one shard: its calls are serialized, and a trap
-// inside it (a Go panic, running out of memory) turns into an error that
-// every later call returns (Err), never a host panic or a hang.
+// Machine (or EngineMachine) is one instance, one shard: its calls are
+// serialized, and a trap inside it (a Go panic, running out of memory)
+// turns into an error that every later call returns (Err), never a host
+// panic or a hang.
 //
 // It uses the core's public types and the ABI codec (wasm/abi), never the
 // core's logic.

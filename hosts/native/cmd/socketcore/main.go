@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/socketcore/socketcore/core"
+	"github.com/socketcore/socketcore/core/engine"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/wasm/host"
 )
@@ -89,6 +90,7 @@ type coreFlags struct {
 	kind     string
 	wasmPath string
 	cacheDir string
+	mod      *host.Module // loaded once, for every machine of the process
 }
 
 func (c *coreFlags) register(fs *flag.FlagSet) {
@@ -97,21 +99,45 @@ func (c *coreFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.cacheDir, "wasm-cache", "", "directory for wazero's compiled code (faster restarts)")
 }
 
-// machine returns the Machine factory for the options, nil for native.
-func (c *coreFlags) machine() (native.NewMachine, error) {
+// module loads core.wasm for --core=wasm (once); nil for native.
+func (c *coreFlags) module() (*host.Module, error) {
 	switch c.kind {
 	case "", "native":
 		return nil, nil
 	case "wasm":
-		mod, err := host.Load(context.Background(), c.wasmPath, host.Options{CacheDir: c.cacheDir, Stderr: os.Stderr})
-		if err != nil {
-			return nil, fmt.Errorf("--core=wasm: %w (run `make wasm`, or set --core-wasm)", err)
+		if c.mod == nil {
+			mod, err := host.Load(context.Background(), c.wasmPath, host.Options{CacheDir: c.cacheDir, Stderr: os.Stderr})
+			if err != nil {
+				return nil, fmt.Errorf("--core=wasm: %w (run `make wasm`, or set --core-wasm)", err)
+			}
+			c.mod = mod
 		}
-		return func(cfg core.Config) (native.Machine, error) {
-			return mod.NewMachine(context.Background(), cfg)
-		}, nil
+		return c.mod, nil
 	}
 	return nil, fmt.Errorf("--core=%q: want native or wasm", c.kind)
+}
+
+// machine returns the Machine factory for the options, nil for native.
+func (c *coreFlags) machine() (native.NewMachine, error) {
+	mod, err := c.module()
+	if mod == nil || err != nil {
+		return nil, err
+	}
+	return func(cfg core.Config) (native.Machine, error) {
+		return mod.NewMachine(context.Background(), cfg)
+	}, nil
+}
+
+// engineMachine returns the EngineMachine factory (core.wasm's engine
+// role), nil for native.
+func (c *coreFlags) engineMachine() (native.NewEngineMachine, error) {
+	mod, err := c.module()
+	if mod == nil || err != nil {
+		return nil, err
+	}
+	return func(cfg engine.Config) (native.EngineMachine, error) {
+		return mod.NewEngineMachine(context.Background(), cfg)
+	}, nil
 }
 
 type commonFlags struct {
@@ -266,6 +292,10 @@ func conformance(args []string) error {
 	if err != nil {
 		return err
 	}
+	engineMachine, err := cf.engineMachine()
+	if err != nil {
+		return err
+	}
 	var (
 		servers []*http.Server
 		closers []func() error // the protocol servers, closed before HTTP shuts down
@@ -279,7 +309,10 @@ func conformance(args []string) error {
 	if *engineAddr != "" {
 		eo := base
 		eo.Path = "/engine.io/"
-		es := native.NewEngineServer(eo)
+		es, err := native.StartEngine(eo, engineMachine) // core.wasm's engine role with --core=wasm
+		if err != nil {
+			return err
+		}
 		defer es.Close()
 		closers = append(closers, es.Close)
 		es.OnMessage = func(e *native.EngineServer, sid string, data []byte, binary bool) {
@@ -296,7 +329,7 @@ func conformance(args []string) error {
 	}
 	if *sioAddr != "" {
 		so := base
-		so.Machine = machine // the Engine.IO echo server has no WASM role yet
+		so.Machine = machine
 		srv, err := native.Start(so)
 		if err != nil {
 			return err
