@@ -106,13 +106,13 @@ func (n *Namespace) SocketIDs(rooms ...string) []string {
 // BroadcastOperator builds a broadcast (io.to(...).except(...).emit(...)).
 // Each method returns a new operator; an operator can be reused.
 type BroadcastOperator struct {
-	nsp      *Namespace
-	rooms    []string
-	except   []string
-	local    bool
-	volatile bool
-	compress bool
-	timeout  time.Duration
+	nsp        *Namespace
+	rooms      []string
+	except     []string
+	local      bool
+	volatile   bool
+	noCompress bool // Node's compress flag is true unless set false
+	timeout    time.Duration
 }
 
 func (b *BroadcastOperator) clone() *BroadcastOperator {
@@ -152,7 +152,7 @@ func (b *BroadcastOperator) Volatile() *BroadcastOperator {
 // Compress asks for per-message compression.
 func (b *BroadcastOperator) Compress(on bool) *BroadcastOperator {
 	c := b.clone()
-	c.compress = on
+	c.noCompress = !on
 	return c
 }
 
@@ -170,7 +170,7 @@ func (b *BroadcastOperator) spec(event string, args []any) (core.Broadcast, erro
 	}
 	return core.Broadcast{
 		Nsp: b.nsp.name, Rooms: b.rooms, Except: b.except, Data: data, Attachments: atts,
-		Volatile: b.volatile, Compress: b.compress, Local: b.local,
+		Volatile: b.volatile, Compress: !b.noCompress, Local: b.local,
 	}, nil
 }
 

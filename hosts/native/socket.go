@@ -186,10 +186,10 @@ func checkEventName(event string) error {
 
 // Emitter sends to one socket with options (socket.volatile / timeout / compress).
 type Emitter struct {
-	s        *Socket
-	volatile bool
-	compress bool
-	timeout  time.Duration
+	s          *Socket
+	volatile   bool
+	noCompress bool // Node's compress flag is true unless set false
+	timeout    time.Duration
 }
 
 // Volatile returns an emitter whose packets may be dropped if the socket is not ready.
@@ -199,7 +199,7 @@ func (s *Socket) Volatile() Emitter { return Emitter{s: s, volatile: true} }
 func (s *Socket) Timeout(d time.Duration) Emitter { return Emitter{s: s, timeout: d} }
 
 // Compress returns an emitter asking for per-message compression.
-func (s *Socket) Compress(on bool) Emitter { return Emitter{s: s, compress: on} }
+func (s *Socket) Compress(on bool) Emitter { return Emitter{s: s, noCompress: !on} }
 
 // Volatile sets the volatile flag.
 func (e Emitter) Volatile() Emitter { e.volatile = true; return e }
@@ -223,7 +223,7 @@ func (e Emitter) spec(event string, args []any) (core.Emit, error) {
 	if err != nil {
 		return core.Emit{}, err
 	}
-	return core.Emit{Socket: e.s.id, Data: data, Attachments: atts, Volatile: e.volatile, Compress: e.compress}, nil
+	return core.Emit{Socket: e.s.id, Data: data, Attachments: atts, Volatile: e.volatile, Compress: !e.noCompress}, nil
 }
 
 // Emit sends an event to the client.

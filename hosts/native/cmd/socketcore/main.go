@@ -1,6 +1,6 @@
 // Command socketcore is a Socket.IO 4.x server.
 //
-//	socketcore [serve] [--addr 127.0.0.1:3000] [--path /socket.io/] [--cors-origin ORIGINS] ...
+//	socketcore [serve] [--addr 127.0.0.1:3000] [--path /socket.io/] [--cors-origin ORIGINS] [--redis redis://...] ...
 //	socketcore conformance [--engine-addr HOST:PORT] [--sio-addr HOST:PORT]
 //	socketcore bench-server [--addr 127.0.0.1:3004]
 //
@@ -25,6 +25,10 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/socketcore/socketcore/adapter"
+	redisadapter "github.com/socketcore/socketcore/adapter/redis"
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/engine"
 	"github.com/socketcore/socketcore/hosts/native"
@@ -140,8 +144,65 @@ func (c *coreFlags) engineMachine() (native.NewEngineMachine, error) {
 	}, nil
 }
 
+// clusterFlags join the server to a Redis cluster shared with other
+// socketcore and Node socket.io servers (@socket.io/redis-adapter's
+// classic protocol).
+type clusterFlags struct {
+	redisURL        string
+	key             string
+	specific        bool
+	requestsTimeout time.Duration
+}
+
+func (c *clusterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.redisURL, "redis", "", "join a cluster through Redis: redis://[user:pass@]host:port[/db] (empty: single server, in-memory)")
+	fs.StringVar(&c.key, "redis-key", "socket.io", "prefix of the cluster's Redis channels (the adapter's key option)")
+	fs.BoolVar(&c.specific, "redis-specific-response-channel", false, "answer requests on the requester's own channel (publishOnSpecificResponseChannel)")
+	fs.DurationVar(&c.requestsTimeout, "requests-timeout", 5*time.Second, "how long cluster requests (fetchSockets, serverSideEmit acks) wait for every server")
+}
+
+// apply sets the options' adapter when --redis is given.
+func (c *clusterFlags) apply(o *native.Options) error {
+	o.RequestsTimeout = c.requestsTimeout
+	if c.redisURL == "" {
+		return nil
+	}
+	ropts, err := goredis.ParseURL(c.redisURL)
+	if err != nil {
+		return fmt.Errorf("--redis: %w", err)
+	}
+	o.Adapter = func(receive adapter.Receive) (adapter.Adapter, error) {
+		client := goredis.NewClient(ropts)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a, err := redisadapter.New(ctx, redisadapter.Options{
+			Client: client, Prefix: c.key, PublishOnSpecificResponseChannel: c.specific, Receive: receive,
+		})
+		if err != nil {
+			client.Close()
+			return nil, fmt.Errorf("--redis %s: %w", c.redisURL, err)
+		}
+		log.Printf("socketcore: joined the Redis cluster at %s (key %q, uid %s)", ropts.Addr, c.key, a.UID())
+		return ownedClient{a, client}, nil
+	}
+	return nil
+}
+
+// ownedClient closes the Redis client the command made with its adapter.
+type ownedClient struct {
+	*redisadapter.Adapter
+	client *goredis.Client
+}
+
+func (o ownedClient) Close() error {
+	err := o.Adapter.Close()
+	o.client.Close()
+	return err
+}
+
 type commonFlags struct {
 	core         coreFlags
+	cluster      clusterFlags
 	path         string
 	cors         string
 	pingInterval time.Duration
@@ -153,6 +214,7 @@ type commonFlags struct {
 
 func (c *commonFlags) register(fs *flag.FlagSet, path string) {
 	c.core.register(fs)
+	c.cluster.register(fs)
 	fs.StringVar(&c.path, "path", path, "request path of the Socket.IO endpoint")
 	fs.StringVar(&c.cors, "cors-origin", "", `allowed CORS origins, comma-separated ("*" for any; empty: no CORS)`)
 	fs.DurationVar(&c.pingInterval, "ping-interval", 25*time.Second, "Engine.IO ping interval")
@@ -179,7 +241,7 @@ func (c *commonFlags) options() (native.Options, error) {
 	if origins := splitList(c.cors); len(origins) > 0 {
 		o.CORS = &native.CORS{Origins: origins}
 	}
-	return o, nil
+	return o, c.cluster.apply(&o)
 }
 
 // listen serves h on addr until SIGINT/SIGTERM or ctx ends.
@@ -285,6 +347,8 @@ func conformance(args []string) error {
 	sioAddr := fs.String("sio-addr", "127.0.0.1:3001", "Socket.IO server address (path /socket.io/); empty: off")
 	var cf coreFlags
 	cf.register(fs)
+	var cl clusterFlags
+	cl.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -330,6 +394,9 @@ func conformance(args []string) error {
 	if *sioAddr != "" {
 		so := base
 		so.Machine = machine
+		if err := cl.apply(&so); err != nil {
+			return err
+		}
 		srv, err := native.Start(so)
 		if err != nil {
 			return err
@@ -379,6 +446,8 @@ func benchServer(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:3004", "listen address")
 	var cf coreFlags
 	cf.register(fs)
+	var cl clusterFlags
+	cl.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -386,7 +455,11 @@ func benchServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := native.Start(native.Options{Machine: machine})
+	bo := native.Options{Machine: machine}
+	if err := cl.apply(&bo); err != nil {
+		return err
+	}
+	srv, err := native.Start(bo)
 	if err != nil {
 		return err
 	}
