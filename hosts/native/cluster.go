@@ -21,7 +21,8 @@ import (
 // through the adapter, on the pump's goroutine, never on the driver's.
 
 // clusterMachine is a Machine that can be one server of a cluster: the
-// native core. (core.wasm does not carry the cluster records yet.)
+// native core, and core.wasm (wasm/host.Machine, ABI version 2; asserted in
+// cluster_corewasm_test.go, as this package does not import wasm/host).
 type clusterMachine interface {
 	Machine
 	SocketsJoin(now clock.Instant, t core.Target, rooms ...string) error

@@ -75,3 +75,9 @@ func wasmEngineFactory(t testing.TB, cfg engine.Config) EngineMachine {
 func TestEngineNativeDeterministic(t *testing.T) { RunEngine(t, NativeEngine) }
 
 func TestEngineWasm(t *testing.T) { RunEngine(t, wasmEngineFactory) }
+
+// The cluster scenarios: native cores twice, then core.wasm servers
+// against them (ABI version 2 carries the cluster).
+func TestClusterNativeDeterministic(t *testing.T) { RunCluster(t, Native) }
+
+func TestClusterWasm(t *testing.T) { RunCluster(t, wasmFactory) }

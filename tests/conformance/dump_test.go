@@ -15,7 +15,7 @@ func TestDump(t *testing.T) {
 		t.Skip("no -dump")
 	}
 	write := func(name string, lines []string) {
-		name = strings.NewReplacer(" ", "_", ",", "").Replace(name) + ".txt"
+		name = strings.NewReplacer(" ", "_", ",", "", "/", "").Replace(name) + ".txt"
 		if err := os.WriteFile(filepath.Join(*dump, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -25,5 +25,8 @@ func TestDump(t *testing.T) {
 	}
 	for _, sc := range EngineScenarios {
 		write(sc.Name, EngineTranscript(t, sc, NativeEngine))
+	}
+	for _, sc := range ClusterScenarios {
+		write(sc.Name, ClusterTranscript(t, sc, Native))
 	}
 }

@@ -6,7 +6,9 @@
 // transcripts: every input, every command's result and every output, in
 // order (http-wasm's tck, STYLE.md §5 "Conformance kit"). RunEngine does
 // the same for the engine-only machine (EngineScenarios: what the plain
-// Engine.IO server of the official engine.io suite runs on).
+// Engine.IO server of the official engine.io suite runs on), and
+// RunCluster for servers of a cluster joined by an in-test bus
+// (ClusterScenarios).
 //
 // It may import anything; nothing imports it but tests.
 package conformance
@@ -188,12 +190,33 @@ type D struct {
 	log      []string
 	// Out holds the outputs of the last drain, for the scenario's checks.
 	Out []wire.Output
+
+	// In a cluster scenario: the cluster, this server's index in it and
+	// the prefix of its transcript lines (which go to the cluster's log).
+	c      *C
+	node   int
+	prefix string
+	all    []wire.Output // every output so far (Last)
 }
 
 // Now is the current virtual instant.
 func (d *D) Now() clock.Instant { return d.now }
 
-func (d *D) logf(format string, args ...any) { d.log = append(d.log, fmt.Sprintf(format, args...)) }
+func (d *D) logf(format string, args ...any) {
+	if d.c != nil {
+		d.c.log = append(d.c.log, d.prefix+fmt.Sprintf(format, args...))
+		return
+	}
+	d.log = append(d.log, fmt.Sprintf(format, args...))
+}
+
+// lines is the transcript so far (the whole cluster's in a cluster scenario).
+func (d *D) lines() []string {
+	if d.c != nil {
+		return d.c.log
+	}
+	return d.log
+}
 
 func (d *D) rel(i clock.Instant) string {
 	if i == 0 {
@@ -205,7 +228,7 @@ func (d *D) rel(i clock.Instant) string {
 // Fatalf stops the scenario.
 func (d *D) Fatalf(format string, args ...any) {
 	d.t.Helper()
-	d.t.Fatalf("at %s: %s\ntranscript:\n%s", d.rel(d.now), fmt.Sprintf(format, args...), strings.Join(d.log, "\n"))
+	d.t.Fatalf("at %s: %s%s\ntranscript:\n%s", d.rel(d.now), d.prefix, fmt.Sprintf(format, args...), strings.Join(d.lines(), "\n"))
 }
 
 // drain polls until Wait, logging every output.
@@ -228,6 +251,12 @@ func (d *D) drain() {
 		}
 		d.logf("  %s", Describe(o))
 		d.Out = append(d.Out, o)
+		if d.c != nil {
+			d.all = append(d.all, o)
+			if p, ok := o.(wire.ClusterPublish); ok {
+				d.c.queue = append(d.c.queue, published{from: d.node, p: p})
+			}
+		}
 	}
 }
 
@@ -269,9 +298,10 @@ func errString(err error) string {
 }
 
 func describeConfig(c core.Config) string {
-	return fmt.Sprintf("ping %v/%v upgrade %v close %v maxPayload %d maxBuffered %d transports %d noUpgrades %v connect %v atts %d depth %d acks %d dynamic %v",
+	return fmt.Sprintf("ping %v/%v upgrade %v close %v maxPayload %d maxBuffered %d transports %d noUpgrades %v connect %v atts %d depth %d acks %d dynamic %v cluster %v requests %v",
 		c.PingInterval, c.PingTimeout, c.UpgradeTimeout, c.CloseTimeout, c.MaxPayload, c.MaxBufferedBytes,
-		c.Transports, c.DisableUpgrades, c.ConnectTimeout, c.MaxAttachments, c.MaxDepth, c.MaxPendingAcks, c.DynamicNamespaces)
+		c.Transports, c.DisableUpgrades, c.ConnectTimeout, c.MaxAttachments, c.MaxDepth, c.MaxPendingAcks, c.DynamicNamespaces,
+		c.Cluster, c.RequestsTimeout)
 }
 
 func describeEngineConfig(c engine.Config) string {
@@ -364,15 +394,22 @@ func Describe(v any) string {
 	case wire.AckResolved:
 		return fmt.Sprintf("AckResolved{ref=%d %s %s atts=%s err=%d}", o.Ref, o.Socket, q(nilIfEmpty(o.Args)), qs(o.Attachments), o.Err)
 	case wire.BroadcastAckResolved:
-		parts := make([]string, len(o.Replies))
-		for i, r := range o.Replies {
-			parts[i] = fmt.Sprintf("%s:%s:%s", r.Socket, q(r.Args), qs(r.Attachments))
-		}
-		return fmt.Sprintf("BroadcastAckResolved{ref=%d [%s] timedOut=%v}", o.Ref, strings.Join(parts, " "), o.TimedOut)
+		return fmt.Sprintf("BroadcastAckResolved{ref=%d %s timedOut=%v}", o.Ref, describeReplies(o.Replies), o.TimedOut)
 	case wire.Disconnecting:
 		return fmt.Sprintf("Disconnecting{%s %q rooms=%q}", o.Socket, o.Reason, o.Rooms)
 	case wire.Disconnected:
 		return fmt.Sprintf("Disconnected{%s %q}", o.Socket, o.Reason)
+	case wire.ClusterReceived:
+		return "ClusterReceived{" + describeClusterMessage(o.Msg) + "}"
+	case wire.ClusterServers:
+		return fmt.Sprintf("ClusterServers{%q servers=%d}", o.RequestID, o.Servers)
+	case wire.ClusterPublish:
+		return fmt.Sprintf("ClusterPublish{%s countServers=%v}", describeClusterMessage(o.Msg), o.CountServers)
+	case wire.ClusterRequestDone:
+		return fmt.Sprintf("ClusterRequestDone{ref=%d sockets=%s rooms=%q replies=%s timedOut=%v answers=%d/%d}",
+			o.Ref, describeClusterSockets(o.Sockets), o.Rooms, describeReplies(o.Replies), o.TimedOut, o.Answers, o.Expected)
+	case wire.ServerSideEmitReceived:
+		return fmt.Sprintf("ServerSideEmitReceived{%q %s atts=%s ack=%d}", o.Nsp, q(o.Data), qs(o.Attachments), o.Ack)
 	case nil:
 		return "nil"
 	}
@@ -384,4 +421,28 @@ func nilIfEmpty(b []byte) []byte {
 		return nil
 	}
 	return b
+}
+
+func describeReplies(l []wire.Reply) string {
+	parts := make([]string, len(l))
+	for i, r := range l {
+		parts[i] = fmt.Sprintf("%s:%s:%s", r.Socket, q(r.Args), qs(r.Attachments))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// describeClusterMessage renders every field of a cluster message (empty
+// and nil alike, as in Describe).
+func describeClusterMessage(m wire.ClusterMessage) string {
+	return fmt.Sprintf("%s %q req=%q rooms=%q except=%q volatile=%v compress=%v timeout=%v data=%s atts=%s join=%q close=%v sockets=%s clients=%d",
+		m.Type, m.Nsp, m.RequestID, m.Rooms, m.Except, m.Volatile, m.Compress, m.Timeout, q(nilIfEmpty(m.Data)), qs(m.Attachments),
+		m.JoinRooms, m.Close, describeClusterSockets(m.Sockets), m.ClientCount)
+}
+
+func describeClusterSockets(l []wire.ClusterSocket) string {
+	parts := make([]string, len(l))
+	for i, s := range l {
+		parts[i] = fmt.Sprintf("%s rooms=%q hs=%s data=%s", s.ID, s.Rooms, q(nilIfEmpty(s.Handshake)), q(nilIfEmpty(s.Data)))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }

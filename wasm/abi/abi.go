@@ -7,8 +7,9 @@
 // test their own codecs against.
 //
 // It owns no protocol logic. It imports the record types it encodes
-// (core/wire, core.Config, core.Emit, core.Broadcast, core.Stats) and the
-// standard library only, so both the guest and the hosts can share it.
+// (core/wire, core.Config, core.Emit, core.Broadcast, core.Stats,
+// core.Target) and the standard library only, so both the guest and the
+// hosts can share it.
 package abi
 
 import (
@@ -21,11 +22,15 @@ import (
 // an existing record's layout, an existing kind's number or meaning, an
 // export's signature or an existing status's meaning changes it; hosts
 // refuse a module whose version differs. Additions that a peer without them
-// refuses with a version-1 status (a new role: -5; new kinds: -2, or -5 for
-// a role that lacks them; a status only new kinds return) keep it: see
+// refuses with a status the version already had (a new role: -5; new
+// kinds: -2, or -5 for a role that lacks them; a status only new kinds
+// return) keep it: see
 // wasm/ABI.md §1. The engine role (RoleEngine, KindEngineSend,
-// StatusUnknownSession) is such an addition.
-const Version = 1
+// StatusUnknownSession) was such an addition to version 1. Version 2
+// added core.Config's Cluster and RequestsTimeout to the Config record
+// (Init, ConfigReply): a changed record, so a new version. The cluster
+// kinds came with it.
+const Version = 2
 
 // Kind names a record type. Its high byte is the class and its low byte the
 // index within it (see the table in wasm/ABI.md). Kinds fit in 16 bits so
@@ -40,13 +45,16 @@ const (
 	KindInit Kind = 0x0001
 )
 
-// Inputs (sio_handle), shared by every role. 0x0110..0x011f are reserved
-// for the client role (HTTPResponse, Dialed).
+// Inputs (sio_handle). 0x0101..0x0104 are shared by every role; the
+// cluster inputs 0x0105, 0x0106 are the server role's. 0x0110..0x011f are
+// reserved for the client role (HTTPResponse, Dialed).
 const (
-	KindHTTPRequest Kind = 0x0101
-	KindRecv        Kind = 0x0102
-	KindClosed      Kind = 0x0103
-	KindTimeout     Kind = 0x0104
+	KindHTTPRequest     Kind = 0x0101
+	KindRecv            Kind = 0x0102
+	KindClosed          Kind = 0x0103
+	KindTimeout         Kind = 0x0104
+	KindClusterReceived Kind = 0x0105 // wire.ClusterReceived: another server's message
+	KindClusterServers  Kind = 0x0106 // wire.ClusterServers: the servers a request went to
 )
 
 // Server-role commands (sio_handle): one per method of core.Server other
@@ -70,6 +78,14 @@ const (
 	KindClose         Kind = 0x020e
 	KindStats         Kind = 0x020f
 	KindConfig        Kind = 0x0210
+
+	// The cluster commands (core/cluster.go).
+	KindSocketsJoin       Kind = 0x0211
+	KindSocketsLeave      Kind = 0x0212
+	KindDisconnectSockets Kind = 0x0213
+	KindFetchSockets      Kind = 0x0214
+	KindAllRooms          Kind = 0x0215
+	KindServerSideEmit    Kind = 0x0216
 )
 
 // Engine-role commands (sio_handle): what an engine-only server
@@ -81,7 +97,7 @@ const (
 // Replies to commands (sio_handle / sio_reply). A command's reply kind is
 // fixed by the command (ReplyKind); it is not transmitted.
 const (
-	KindRefReply       Kind = 0x0801 // Emit
+	KindRefReply       Kind = 0x0801 // Emit, FetchSockets, AllRooms, ServerSideEmit
 	KindBroadcastReply Kind = 0x0802 // Broadcast
 	KindStringsReply   Kind = 0x0803 // Rooms, SocketsIn
 	KindBoolReply      Kind = 0x0804 // Connected
@@ -121,53 +137,72 @@ const (
 	KindDisconnected         Kind = 0x1207
 )
 
+// Cluster outputs (sio_poll), the server role's: what goes to the other
+// servers, and what comes back to the application.
+const (
+	KindClusterPublish         Kind = 0x1501
+	KindClusterRequestDone     Kind = 0x1502
+	KindServerSideEmitReceived Kind = 0x1503
+)
+
 var kindNames = map[Kind]string{
-	KindInit:                 "Init",
-	KindHTTPRequest:          "HTTPRequest",
-	KindRecv:                 "Recv",
-	KindClosed:               "Closed",
-	KindTimeout:              "Timeout",
-	KindAddNamespace:         "AddNamespace",
-	KindAcceptConnect:        "AcceptConnect",
-	KindRejectConnect:        "RejectConnect",
-	KindEmit:                 "Emit",
-	KindAck:                  "Ack",
-	KindBroadcast:            "Broadcast",
-	KindJoin:                 "Join",
-	KindLeave:                "Leave",
-	KindRooms:                "Rooms",
-	KindConnected:            "Connected",
-	KindTransport:            "Transport",
-	KindSocketsIn:            "SocketsIn",
-	KindDisconnect:           "Disconnect",
-	KindClose:                "Close",
-	KindStats:                "Stats",
-	KindConfig:               "Config",
-	KindEngineSend:           "EngineSend",
-	KindRefReply:             "RefReply",
-	KindBroadcastReply:       "BroadcastReply",
-	KindStringsReply:         "StringsReply",
-	KindBoolReply:            "BoolReply",
-	KindStringReply:          "StringReply",
-	KindStatsReply:           "StatsReply",
-	KindConfigReply:          "ConfigReply",
-	KindRespond:              "Respond",
-	KindAcceptWebSocket:      "AcceptWebSocket",
-	KindSend:                 "Send",
-	KindBroadcastOut:         "BroadcastOut",
-	KindCloseConn:            "CloseConn",
-	KindWait:                 "Wait",
-	KindSessionOpened:        "SessionOpened",
-	KindSessionUpgraded:      "SessionUpgraded",
-	KindSessionClosed:        "SessionClosed",
-	KindMessageReceived:      "MessageReceived",
-	KindConnectRequested:     "ConnectRequested",
-	KindConnectedOut:         "ConnectedOut",
-	KindEventReceived:        "EventReceived",
-	KindAckResolved:          "AckResolved",
-	KindBroadcastAckResolved: "BroadcastAckResolved",
-	KindDisconnecting:        "Disconnecting",
-	KindDisconnected:         "Disconnected",
+	KindInit:                   "Init",
+	KindHTTPRequest:            "HTTPRequest",
+	KindRecv:                   "Recv",
+	KindClosed:                 "Closed",
+	KindTimeout:                "Timeout",
+	KindClusterReceived:        "ClusterReceived",
+	KindClusterServers:         "ClusterServers",
+	KindAddNamespace:           "AddNamespace",
+	KindAcceptConnect:          "AcceptConnect",
+	KindRejectConnect:          "RejectConnect",
+	KindEmit:                   "Emit",
+	KindAck:                    "Ack",
+	KindBroadcast:              "Broadcast",
+	KindJoin:                   "Join",
+	KindLeave:                  "Leave",
+	KindRooms:                  "Rooms",
+	KindConnected:              "Connected",
+	KindTransport:              "Transport",
+	KindSocketsIn:              "SocketsIn",
+	KindDisconnect:             "Disconnect",
+	KindClose:                  "Close",
+	KindStats:                  "Stats",
+	KindConfig:                 "Config",
+	KindSocketsJoin:            "SocketsJoin",
+	KindSocketsLeave:           "SocketsLeave",
+	KindDisconnectSockets:      "DisconnectSockets",
+	KindFetchSockets:           "FetchSockets",
+	KindAllRooms:               "AllRooms",
+	KindServerSideEmit:         "ServerSideEmit",
+	KindEngineSend:             "EngineSend",
+	KindRefReply:               "RefReply",
+	KindBroadcastReply:         "BroadcastReply",
+	KindStringsReply:           "StringsReply",
+	KindBoolReply:              "BoolReply",
+	KindStringReply:            "StringReply",
+	KindStatsReply:             "StatsReply",
+	KindConfigReply:            "ConfigReply",
+	KindRespond:                "Respond",
+	KindAcceptWebSocket:        "AcceptWebSocket",
+	KindSend:                   "Send",
+	KindBroadcastOut:           "BroadcastOut",
+	KindCloseConn:              "CloseConn",
+	KindWait:                   "Wait",
+	KindSessionOpened:          "SessionOpened",
+	KindSessionUpgraded:        "SessionUpgraded",
+	KindSessionClosed:          "SessionClosed",
+	KindMessageReceived:        "MessageReceived",
+	KindConnectRequested:       "ConnectRequested",
+	KindConnectedOut:           "ConnectedOut",
+	KindEventReceived:          "EventReceived",
+	KindAckResolved:            "AckResolved",
+	KindBroadcastAckResolved:   "BroadcastAckResolved",
+	KindDisconnecting:          "Disconnecting",
+	KindDisconnected:           "Disconnected",
+	KindClusterPublish:         "ClusterPublish",
+	KindClusterRequestDone:     "ClusterRequestDone",
+	KindServerSideEmitReceived: "ServerSideEmitReceived",
 }
 
 // Kinds lists every kind this version defines, in numeric order.
@@ -191,7 +226,7 @@ func (k Kind) String() string {
 // produces none (its status is the whole answer).
 func ReplyKind(command Kind) Kind {
 	switch command {
-	case KindEmit:
+	case KindEmit, KindFetchSockets, KindAllRooms, KindServerSideEmit:
 		return KindRefReply
 	case KindBroadcast:
 		return KindBroadcastReply
@@ -239,8 +274,10 @@ func (r Role) Accepts(k Kind) bool {
 		return r == RoleServer || r == RoleEngine
 	case KindEngineSend:
 		return r == RoleEngine
+	case KindClusterReceived, KindClusterServers:
+		return r == RoleServer
 	}
-	return r == RoleServer && k >= KindAddNamespace && k <= KindConfig
+	return r == RoleServer && k >= KindAddNamespace && k <= KindServerSideEmit
 }
 
 // Status is the result of an export: 0 for success, negative for an error.

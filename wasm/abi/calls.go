@@ -67,6 +67,38 @@ type (
 	ConfigQuery struct{}
 )
 
+// The cluster commands: the arguments of the core.Server methods of the
+// same name. FetchSockets, AllRooms and ServerSideEmit reply with a
+// RefReply (the ref their wire.ClusterRequestDone resolves; 0 for a
+// ServerSideEmit without ack).
+type (
+	SocketsJoin struct {
+		Target core.Target
+		Rooms  []string
+	}
+	SocketsLeave struct {
+		Target core.Target
+		Rooms  []string
+	}
+	DisconnectSockets struct {
+		Target       core.Target
+		CloseSession bool
+	}
+	FetchSockets struct {
+		Target core.Target
+	}
+	AllRooms struct {
+		Nsp   string
+		Local bool
+	}
+	ServerSideEmit struct {
+		Nsp         string
+		Data        []byte
+		Attachments [][]byte
+		WithAck     bool
+	}
+)
+
 // EngineSend is the engine role's command to send frames to a session:
 // engine.Server.Send with the session named by its id. The frames are
 // Engine.IO packets as a transport carries them (eio.AppendPacket form: a
@@ -130,6 +162,13 @@ func AppendCall(dst []byte, r any) (Kind, []byte, error) {
 		b = appendBool(b, r.Error)
 	case wire.Timeout:
 		k = KindTimeout
+	case wire.ClusterReceived:
+		k = KindClusterReceived
+		b = appendClusterMessage(b, &r.Msg)
+	case wire.ClusterServers:
+		k = KindClusterServers
+		b = appendString(b, r.RequestID)
+		b = appendI64(b, int64(r.Servers))
 	case AddNamespace:
 		k = KindAddNamespace
 		b = appendString(b, r.Name)
@@ -205,6 +244,31 @@ func AppendCall(dst []byte, r any) (Kind, []byte, error) {
 		b = appendFrames(b, r.Frames)
 		b = appendBool(b, r.Volatile)
 		b = appendBool(b, r.Compress)
+	case SocketsJoin:
+		k = KindSocketsJoin
+		b = appendTarget(b, &r.Target)
+		b = appendStrings(b, r.Rooms)
+	case SocketsLeave:
+		k = KindSocketsLeave
+		b = appendTarget(b, &r.Target)
+		b = appendStrings(b, r.Rooms)
+	case DisconnectSockets:
+		k = KindDisconnectSockets
+		b = appendTarget(b, &r.Target)
+		b = appendBool(b, r.CloseSession)
+	case FetchSockets:
+		k = KindFetchSockets
+		b = appendTarget(b, &r.Target)
+	case AllRooms:
+		k = KindAllRooms
+		b = appendString(b, r.Nsp)
+		b = appendBool(b, r.Local)
+	case ServerSideEmit:
+		k = KindServerSideEmit
+		b = appendString(b, r.Nsp)
+		b = appendBytes(b, r.Data)
+		b = appendBytesList(b, r.Attachments)
+		b = appendBool(b, r.WithAck)
 	default:
 		return 0, dst, ErrUnknownKind
 	}
@@ -226,7 +290,20 @@ func appendConfig(b []byte, c core.Config) []byte {
 	b = appendI64(b, int64(c.MaxDepth))
 	b = appendI64(b, int64(c.MaxPendingAcks))
 	b = appendBool(b, c.DynamicNamespaces)
+	b = appendBool(b, c.Cluster)               // version 2
+	b = appendI64(b, int64(c.RequestsTimeout)) // version 2
 	return b
+}
+
+func appendTarget(b []byte, t *core.Target) []byte {
+	b = appendString(b, t.Nsp)
+	b = appendStrings(b, t.Rooms)
+	b = appendStrings(b, t.Except)
+	return appendBool(b, t.Local)
+}
+
+func decodeTarget(d *dec) core.Target {
+	return core.Target{Nsp: d.string(), Rooms: decodeStrings[string](d), Except: decodeStrings[string](d), Local: d.bool()}
 }
 
 func decodeConfig(d *dec) core.Config {
@@ -245,6 +322,8 @@ func decodeConfig(d *dec) core.Config {
 	c.MaxDepth = d.int()
 	c.MaxPendingAcks = d.int()
 	c.DynamicNamespaces = d.bool()
+	c.Cluster = d.bool()
+	c.RequestsTimeout = time.Duration(d.i64())
 	return c
 }
 
@@ -264,6 +343,10 @@ func DecodeCall(k Kind, b []byte) (any, error) {
 		r = wire.Closed{Conn: wire.ConnID(d.u64()), Error: d.bool()}
 	case KindTimeout:
 		r = wire.Timeout{}
+	case KindClusterReceived:
+		r = wire.ClusterReceived{Msg: decodeClusterMessage(d)}
+	case KindClusterServers:
+		r = wire.ClusterServers{RequestID: d.string(), Servers: d.int()}
 	case KindAddNamespace:
 		r = AddNamespace{Name: d.string(), Gated: d.bool()}
 	case KindAcceptConnect:
@@ -309,6 +392,18 @@ func DecodeCall(k Kind, b []byte) (any, error) {
 		r = ConfigQuery{}
 	case KindEngineSend:
 		r = decodeEngineSend(d)
+	case KindSocketsJoin:
+		r = SocketsJoin{Target: decodeTarget(d), Rooms: decodeStrings[string](d)}
+	case KindSocketsLeave:
+		r = SocketsLeave{Target: decodeTarget(d), Rooms: decodeStrings[string](d)}
+	case KindDisconnectSockets:
+		r = DisconnectSockets{Target: decodeTarget(d), CloseSession: d.bool()}
+	case KindFetchSockets:
+		r = FetchSockets{Target: decodeTarget(d)}
+	case KindAllRooms:
+		r = AllRooms{Nsp: d.string(), Local: d.bool()}
+	case KindServerSideEmit:
+		r = ServerSideEmit{Nsp: d.string(), Data: d.bytes(), Attachments: d.bytesList(), WithAck: d.bool()}
 	default:
 		return nil, ErrUnknownKind
 	}

@@ -50,7 +50,8 @@ func TestEveryKindHasAName(t *testing.T) {
 		}
 		seen[n] = true
 		if (ReplyKind(k) != 0) != (k == KindEmit || k == KindBroadcast || k == KindRooms || k == KindConnected ||
-			k == KindTransport || k == KindSocketsIn || k == KindStats || k == KindConfig) {
+			k == KindTransport || k == KindSocketsIn || k == KindStats || k == KindConfig ||
+			k == KindFetchSockets || k == KindAllRooms || k == KindServerSideEmit) {
 			t.Errorf("ReplyKind(%s) = %s", k, ReplyKind(k))
 		}
 		if k != KindInit && !k.IsInput() && !k.IsCommand() && !k.IsOutput() && k.Class() != 0x08 {
@@ -77,6 +78,16 @@ func TestRejects(t *testing.T) {
 		{"empty record for a non-empty kind", KindWait, "", ErrBadRecord},
 		{"engine send: compress 2", KindEngineSend, "01000000" + "78" + "00000000" + "00" + "02", ErrBadRecord},
 		{"engine send: huge frame count", KindEngineSend, "01000000" + "78" + "ffffff0f" + "0000", ErrBadRecord},
+		{"cluster servers: short", KindClusterServers, "01000000" + "72" + "0300000000", ErrBadRecord},
+		{"cluster received: huge socket count", KindClusterReceived, "01" + "00000000" + "00000000" + "00000000" + "00000000" +
+			"00" + "00" + "0000000000000000" + "00000000" + "00000000" + "00000000" + "00" + "ffffff0f" + "0000000000000000", ErrBadRecord},
+		{"cluster received: close 2", KindClusterReceived, "04" + "00000000" + "00000000" + "00000000" + "00000000" +
+			"00" + "00" + "0000000000000000" + "00000000" + "00000000" + "00000000" + "02" + "00000000" + "0000000000000000", ErrBadRecord},
+		{"fetch sockets: local 2", KindFetchSockets, "01000000" + "2f" + "00000000" + "00000000" + "02", ErrBadRecord},
+		{"cluster publish: no count_servers", KindClusterPublish, "01" + "00000000" + "00000000" + "00000000" + "00000000" +
+			"00" + "00" + "0000000000000000" + "00000000" + "00000000" + "00000000" + "00" + "00000000" + "0000000000000000", ErrBadRecord},
+		{"cluster request done: huge reply count", KindClusterRequestDone, "0100000000000000" + "00000000" + "00000000" + "ffffff0f" +
+			"00" + "0000000000000000" + "0000000000000000", ErrBadRecord},
 	} {
 		b, err := hex.DecodeString(c.hex)
 		if err != nil {
@@ -172,9 +183,10 @@ func TestTypedDecoders(t *testing.T) {
 	}
 }
 
-// Which role takes which call: the inputs, Close, Stats and Config are
-// both roles'; EngineSend only the engine role's; the other commands only
-// the server role's; nothing else is a call.
+// Which role takes which call: the inputs 0x0101..0x0104, Close, Stats
+// and Config are both roles'; EngineSend only the engine role's; the
+// cluster inputs and the other commands only the server role's; nothing
+// else is a call.
 func TestRoleAccepts(t *testing.T) {
 	shared := map[Kind]bool{KindHTTPRequest: true, KindRecv: true, KindClosed: true, KindTimeout: true, KindClose: true, KindStats: true, KindConfig: true}
 	for _, k := range Kinds() {
@@ -199,7 +211,7 @@ func TestRoleAccepts(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []Kind{0x0110, 0x0211, 0x0301, 0x0402, 0x7777} {
+	for _, k := range []Kind{0x0107, 0x0110, 0x0217, 0x0301, 0x0402, 0x1504, 0x7777} {
 		if RoleServer.Accepts(k) || RoleEngine.Accepts(k) || Role(3).Accepts(k) {
 			t.Errorf("undefined kind %s accepted", k)
 		}

@@ -114,12 +114,7 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 	case wire.BroadcastAckResolved:
 		k = KindBroadcastAckResolved
 		b = appendU64(b, uint64(r.Ref))
-		b = appendLen(b, len(r.Replies))
-		for _, rep := range r.Replies {
-			b = appendString(b, string(rep.Socket))
-			b = appendBytes(b, rep.Args)
-			b = appendBytesList(b, rep.Attachments)
-		}
+		b = appendReplies(b, r.Replies)
 		b = appendBool(b, r.TimedOut)
 	case wire.Disconnecting:
 		k = KindDisconnecting
@@ -130,6 +125,25 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 		k = KindDisconnected
 		b = appendString(b, string(r.Socket))
 		b = appendString(b, r.Reason)
+	case wire.ClusterPublish:
+		k = KindClusterPublish
+		b = appendClusterMessage(b, &r.Msg)
+		b = appendBool(b, r.CountServers)
+	case wire.ClusterRequestDone:
+		k = KindClusterRequestDone
+		b = appendU64(b, uint64(r.Ref))
+		b = appendClusterSockets(b, r.Sockets)
+		b = appendStrings(b, r.Rooms)
+		b = appendReplies(b, r.Replies)
+		b = appendBool(b, r.TimedOut)
+		b = appendI64(b, int64(r.Answers))
+		b = appendI64(b, int64(r.Expected))
+	case wire.ServerSideEmitReceived:
+		k = KindServerSideEmitReceived
+		b = appendString(b, r.Nsp)
+		b = appendBytes(b, r.Data)
+		b = appendBytesList(b, r.Attachments)
+		b = appendU64(b, uint64(r.Ack))
 	default:
 		return 0, dst, ErrUnknownKind
 	}
@@ -246,23 +260,25 @@ func DecodeResult(k Kind, b []byte) (any, error) {
 			Err:         wire.AckError(d.u8()),
 		}
 	case KindBroadcastAckResolved:
-		o := wire.BroadcastAckResolved{Ref: wire.AckRef(d.u64())}
-		if n := d.count(12); n > 0 {
-			o.Replies = make([]wire.Reply, n)
-			for i := range o.Replies {
-				o.Replies[i] = wire.Reply{
-					Socket:      wire.SocketID(d.string()),
-					Args:        d.bytes(),
-					Attachments: d.bytesList(),
-				}
-			}
-		}
-		o.TimedOut = d.bool()
-		r = o
+		r = wire.BroadcastAckResolved{Ref: wire.AckRef(d.u64()), Replies: decodeReplies(d), TimedOut: d.bool()}
 	case KindDisconnecting:
 		r = wire.Disconnecting{Socket: wire.SocketID(d.string()), Reason: d.string(), Rooms: decodeStrings[string](d)}
 	case KindDisconnected:
 		r = wire.Disconnected{Socket: wire.SocketID(d.string()), Reason: d.string()}
+	case KindClusterPublish:
+		r = wire.ClusterPublish{Msg: decodeClusterMessage(d), CountServers: d.bool()}
+	case KindClusterRequestDone:
+		r = wire.ClusterRequestDone{
+			Ref:      wire.AckRef(d.u64()),
+			Sockets:  decodeClusterSockets(d),
+			Rooms:    decodeStrings[string](d),
+			Replies:  decodeReplies(d),
+			TimedOut: d.bool(),
+			Answers:  d.int(),
+			Expected: d.int(),
+		}
+	case KindServerSideEmitReceived:
+		r = wire.ServerSideEmitReceived{Nsp: d.string(), Data: d.bytes(), Attachments: d.bytesList(), Ack: wire.AckRef(d.u64())}
 	default:
 		return nil, ErrUnknownKind
 	}

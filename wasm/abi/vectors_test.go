@@ -54,6 +54,7 @@ var table = []struct {
 			Transports: engine.Polling | engine.WebSocket, DisableUpgrades: true, Seed: seed,
 		},
 		ConnectTimeout: time.Second, MaxAttachments: 10, MaxDepth: 64, MaxPendingAcks: 1024, DynamicNamespaces: true,
+		Cluster: true, RequestsTimeout: 5 * time.Second,
 	}}},
 	{"init: engine role", Init{Role: RoleEngine, Config: core.Config{Config: engine.Config{
 		PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, Transports: engine.WebSocket, Seed: seed,
@@ -68,6 +69,24 @@ var table = []struct {
 	{"closed: orderly", wire.Closed{Conn: 9}},
 	{"closed: error", wire.Closed{Conn: 9, Error: true}},
 	{"timeout", wire.Timeout{}},
+	{"cluster received: broadcast, every field", wire.ClusterReceived{Msg: wire.ClusterMessage{
+		Type: wire.ClusterBroadcast, Nsp: "/chat", RequestID: "AbCdEfGh1",
+		Rooms: []string{"a", "b"}, Except: []string{"muted"}, Volatile: true, Compress: true, Timeout: 2 * time.Second,
+		Data: []byte(`["bin",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{0xca, 0xfe}},
+		JoinRooms: []string{"team"}, Close: true,
+		Sockets:     []wire.ClusterSocket{{ID: "s1", Rooms: []string{"s1", "a"}, Handshake: []byte(`{"address":"::1"}`), Data: []byte(`{"n":1}`)}},
+		ClientCount: 3,
+	}}},
+	{"cluster received: fetch sockets response", wire.ClusterReceived{Msg: wire.ClusterMessage{
+		Type: wire.ClusterFetchSocketsResponse, Nsp: "/", RequestID: "r2",
+		Sockets: []wire.ClusterSocket{
+			{ID: "s2", Rooms: []string{"s2"}, Handshake: []byte(`{}`), Data: []byte(`null`)},
+			{ID: "s3"},
+		},
+	}}},
+	{"cluster received: empty", wire.ClusterReceived{}},
+	{"cluster servers", wire.ClusterServers{RequestID: "AbCdEfGh1", Servers: 3}},
+	{"cluster servers: count failed", wire.ClusterServers{RequestID: "r", Servers: -1}},
 	{"add namespace", AddNamespace{Name: "/admin", Gated: true}},
 	{"accept connect", AcceptConnect{Socket: "s0000000000000000001"}},
 	{"reject connect: no data", RejectConnect{Socket: "s1", Message: "not authorized"}},
@@ -98,6 +117,16 @@ var table = []struct {
 	{"engine send: message", EngineSend{SID: "lv_VI97HAXpY6yYWAAAC", Frames: []wire.Frame{{Data: []byte("4héllo")}}}},
 	{"engine send: binary, volatile, compress", EngineSend{SID: "x", Frames: []wire.Frame{{Data: []byte{0, 1, 0xff}, Binary: true}, {Data: []byte("4")}}, Volatile: true, Compress: true}},
 	{"engine send: no frames", EngineSend{SID: "x"}},
+	{"sockets join", SocketsJoin{Target: core.Target{Nsp: "/", Rooms: []string{"a"}, Except: []string{"b", "c"}}, Rooms: []string{"team", "blue"}}},
+	{"sockets join: local, no rooms", SocketsJoin{Target: core.Target{Nsp: "/admin", Local: true}}},
+	{"sockets leave", SocketsLeave{Target: core.Target{Nsp: "/", Rooms: []string{"team"}}, Rooms: []string{"blue"}}},
+	{"disconnect sockets", DisconnectSockets{Target: core.Target{Nsp: "/", Except: []string{"s1"}}, CloseSession: true}},
+	{"fetch sockets", FetchSockets{Target: core.Target{Nsp: "/", Rooms: []string{"r"}, Local: true}}},
+	{"fetch sockets: namespace", FetchSockets{Target: core.Target{Nsp: "/"}}},
+	{"all rooms", AllRooms{Nsp: "/chat"}},
+	{"all rooms: local", AllRooms{Nsp: "/", Local: true}},
+	{"server side emit", ServerSideEmit{Nsp: "/", Data: []byte(`["note","hi"]`)}},
+	{"server side emit: ack, binary", ServerSideEmit{Nsp: "/", Data: []byte(`["ping",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1}}, WithAck: true}},
 	{"reply: ref", RefReply{Ref: 3}},
 	{"reply: broadcast", BroadcastReply{Ref: 4, Targets: 10000}},
 	{"reply: strings", StringsReply{List: []string{"s1", "room"}}},
@@ -105,7 +134,7 @@ var table = []struct {
 	{"reply: bool", BoolReply{Value: true}},
 	{"reply: string", StringReply{Value: "websocket"}},
 	{"reply: stats", core.Stats{Sessions: 1, Sockets: 2, Pending: 3, InAcks: 4, OutAcks: 5, Namespaces: 6, Timers: 7}},
-	{"reply: config", core.Config{Config: engine.Config{PingInterval: 25 * time.Second, MaxPayload: -1, Seed: seed}, MaxDepth: 64}},
+	{"reply: config", core.Config{Config: engine.Config{PingInterval: 25 * time.Second, MaxPayload: -1, Seed: seed}, MaxDepth: 64, RequestsTimeout: 5 * time.Second}},
 	{"respond: json", wire.Respond{Conn: 1, Status: 200, ContentType: "text/plain; charset=UTF-8", Body: []byte(`0{"sid":"x"}`)}},
 	{"respond: no body", wire.Respond{Conn: 1, Status: 400}},
 	{"accept websocket", wire.AcceptWebSocket{Conn: 2}},
@@ -131,6 +160,29 @@ var table = []struct {
 	{"broadcast ack resolved: none", wire.BroadcastAckResolved{Ref: 12}},
 	{"disconnecting", wire.Disconnecting{Socket: "s1", Reason: wire.ReasonTransportClose, Rooms: []string{"s1", "a"}}},
 	{"disconnected", wire.Disconnected{Socket: "s1", Reason: wire.ReasonServerNamespaceDisconnect}},
+	{"cluster publish: fetch sockets, count", wire.ClusterPublish{Msg: wire.ClusterMessage{
+		Type: wire.ClusterFetchSockets, Nsp: "/", RequestID: "AbCdEfGh1", Rooms: []string{"r"}, Except: []string{"x"},
+	}, CountServers: true}},
+	{"cluster publish: every field", wire.ClusterPublish{Msg: wire.ClusterMessage{
+		Type: wire.ClusterAllRoomsResponse, Nsp: "/", RequestID: "q",
+		Rooms: []string{"a"}, Except: []string{"b"}, Volatile: true, Compress: true, Timeout: time.Millisecond,
+		Data: []byte(`[1]`), Attachments: [][]byte{nil, {2}}, JoinRooms: []string{"r1", "r2"}, Close: true,
+		Sockets: []wire.ClusterSocket{{ID: "s1", Rooms: []string{"s1"}}}, ClientCount: -1,
+	}}},
+	{"cluster publish: broadcast client count", wire.ClusterPublish{Msg: wire.ClusterMessage{
+		Type: wire.ClusterBroadcastClientCount, Nsp: "/", RequestID: "r", ClientCount: 2,
+	}}},
+	{"cluster request done: fetch sockets", wire.ClusterRequestDone{Ref: 5, Sockets: []wire.ClusterSocket{
+		{ID: "s1", Rooms: []string{"s1", "a"}},
+		{ID: "s9", Rooms: []string{"s9"}, Handshake: []byte(`{"query":{"EIO":"4"}}`), Data: []byte(`{"server":1}`)},
+	}, Answers: 2, Expected: 2}},
+	{"cluster request done: all rooms", wire.ClusterRequestDone{Ref: 6, Rooms: []string{"a", "s1"}, Answers: 1, Expected: 1}},
+	{"cluster request done: server side emit, timed out", wire.ClusterRequestDone{Ref: 7, Replies: []wire.Reply{
+		{Args: []byte(`["pong",0]`)}, {Args: []byte(`[{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{7}}},
+	}, TimedOut: true, Answers: 2, Expected: 3}},
+	{"cluster request done: empty", wire.ClusterRequestDone{Ref: 8}},
+	{"server side emit received", wire.ServerSideEmitReceived{Nsp: "/", Data: []byte(`["note","hello"]`)}},
+	{"server side emit received: ack, binary", wire.ServerSideEmitReceived{Nsp: "/chat", Data: []byte(`["ping",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{0xde, 0xad}}, Ack: 12}},
 }
 
 func kindHex(k Kind) string { return "0x" + hex.EncodeToString([]byte{byte(k >> 8), byte(k)}) }

@@ -198,7 +198,9 @@ func (g *guest) fast(now clock.Instant, k abi.Kind, rec []byte) (any, error) {
 	return nil, errSlow
 }
 
-// perform calls the core.Server method the record names.
+// perform calls the core.Server method the record names (the inputs other
+// than the fast path's, ClusterReceived and ClusterServers among them, go
+// to Handle).
 func (g *guest) perform(now clock.Instant, r any) (any, error) {
 	s := g.srv
 	switch r := r.(type) {
@@ -253,8 +255,27 @@ func (g *guest) perform(now clock.Instant, r any) (any, error) {
 		return s.Stats(), nil
 	case abi.ConfigQuery:
 		return s.Config(), nil
+	case abi.SocketsJoin:
+		return nil, s.SocketsJoin(now, r.Target, r.Rooms...)
+	case abi.SocketsLeave:
+		return nil, s.SocketsLeave(now, r.Target, r.Rooms...)
+	case abi.DisconnectSockets:
+		return nil, s.DisconnectSockets(now, r.Target, r.CloseSession)
+	case abi.FetchSockets:
+		return refReply(s.FetchSockets(now, r.Target))
+	case abi.AllRooms:
+		return refReply(s.AllRooms(now, r.Nsp, r.Local))
+	case abi.ServerSideEmit:
+		return refReply(s.ServerSideEmit(now, r.Nsp, r.Data, r.Attachments, r.WithAck))
 	}
 	return nil, abi.ErrUnknownKind
+}
+
+func refReply(ref wire.AckRef, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return abi.RefReply{Ref: ref}, nil
 }
 
 // engineCall performs a call of the engine role (Role.Accepts has let

@@ -181,12 +181,15 @@ func TestEngineRole(t *testing.T) {
 	for _, c := range []any{
 		abi.AddNamespace{Name: "/a"}, abi.AcceptConnect{Socket: "s"}, core.Emit{Socket: "s"}, abi.Ack{Ref: 1},
 		core.Broadcast{Nsp: "/"}, abi.Join{Socket: "s"}, abi.RoomsOf{Socket: "s"}, abi.Disconnect{Socket: "s"},
+		abi.SocketsJoin{Target: core.Target{Nsp: "/"}}, abi.FetchSockets{Target: core.Target{Nsp: "/"}},
+		abi.AllRooms{Nsp: "/"}, abi.ServerSideEmit{Nsp: "/"},
+		wire.ClusterReceived{}, wire.ClusterServers{RequestID: "r", Servers: 2},
 	} {
 		if r := g.call(t, c); r != int64(abi.StatusRole) {
 			t.Errorf("%T to the engine role = %d", c, r)
 		}
 	}
-	if r := g.handle(1, 0x0211, 0, 0, uint32(len(g.xbuf))); r != int64(abi.StatusUnknownKind) {
+	if r := g.handle(1, 0x0217, 0, 0, uint32(len(g.xbuf))); r != int64(abi.StatusUnknownKind) {
 		t.Errorf("undefined command = %d", r)
 	}
 	r := g.call(t, abi.StatsQuery{})
@@ -278,5 +281,87 @@ func TestHandshakeThroughTheDispatcher(t *testing.T) {
 	}
 	if o := g.next(t); o.(wire.Wait).Deadline == 0 {
 		t.Fatalf("got %#v", o)
+	}
+}
+
+// The cluster through the dispatcher: a command publishes, the reply is
+// its ref, another server's answer comes in as ClusterReceived and the
+// count as ClusterServers, and the request resolves.
+func TestClusterThroughTheDispatcher(t *testing.T) {
+	g := &guest{}
+	cfg := core.Config{Cluster: true, RequestsTimeout: time.Second}
+	_, n := put(t, g, abi.Init{Role: abi.RoleServer, Config: cfg})
+	if st := g.newMachine(0, n); st != abi.StatusOK {
+		t.Fatalf("newMachine = %v", st)
+	}
+	g.next(t) // Wait
+	r := g.call(t, abi.ConfigQuery{})
+	c, err := abi.DecodeResult(abi.KindConfigReply, g.xbuf[:r])
+	if err != nil || !c.(core.Config).Cluster || c.(core.Config).RequestsTimeout != time.Second {
+		t.Fatalf("Config %+v %v", c, err)
+	}
+	if r := g.call(t, abi.FetchSockets{Target: core.Target{Nsp: "/nope"}}); r != int64(abi.StatusUnknownNsp) {
+		t.Errorf("FetchSockets(unknown nsp) = %d", r)
+	}
+	r = g.call(t, abi.AllRooms{Nsp: "/"})
+	rep, err := abi.DecodeResult(abi.KindRefReply, g.xbuf[:r])
+	if err != nil || rep.(abi.RefReply).Ref == 0 {
+		t.Fatalf("AllRooms reply %v %v", rep, err)
+	}
+	ref := rep.(abi.RefReply).Ref
+	pub := g.next(t).(wire.ClusterPublish)
+	if pub.Msg.Type != wire.ClusterAllRooms || pub.Msg.RequestID == "" || !pub.CountServers {
+		t.Fatalf("published %+v", pub)
+	}
+	if w := g.next(t).(wire.Wait); w.Deadline != 1+clock.Instant(time.Second) {
+		t.Fatalf("got %#v", w)
+	}
+	if r := g.call(t, wire.ClusterServers{RequestID: pub.Msg.RequestID, Servers: 2}); r != 0 {
+		t.Fatalf("ClusterServers = %d", r)
+	}
+	g.next(t)
+	if r := g.call(t, wire.ClusterReceived{Msg: wire.ClusterMessage{Type: wire.ClusterAllRoomsResponse, Nsp: "/",
+		RequestID: pub.Msg.RequestID, JoinRooms: []string{"r2", "r1"}}}); r != 0 {
+		t.Fatalf("ClusterReceived = %d", r)
+	}
+	done := g.next(t).(wire.ClusterRequestDone)
+	if done.Ref != ref || len(done.Rooms) != 2 || done.Rooms[0] != "r1" || done.Answers != 2 || done.Expected != 2 || done.TimedOut {
+		t.Fatalf("done %+v", done)
+	}
+	// Another server's serverSideEmit with an ack, answered with Ack.
+	if r := g.call(t, wire.ClusterReceived{Msg: wire.ClusterMessage{Type: wire.ClusterServerSideEmit, Nsp: "/",
+		RequestID: "other1", Data: []byte(`["ping",1]`)}}); r != 0 {
+		t.Fatalf("ClusterReceived = %d", r)
+	}
+	sse := g.next(t).(wire.ServerSideEmitReceived)
+	if sse.Ack == 0 || string(sse.Data) != `["ping",1]` {
+		t.Fatalf("got %+v", sse)
+	}
+	g.next(t)
+	if r := g.call(t, abi.Ack{Ref: sse.Ack, Args: []byte(`["pong"]`)}); r != 0 {
+		t.Fatalf("Ack = %d", r)
+	}
+	if pub := g.next(t).(wire.ClusterPublish); pub.Msg.Type != wire.ClusterServerSideEmitResponse || pub.Msg.RequestID != "other1" || string(pub.Msg.Data) != `["pong"]` {
+		t.Fatalf("published %+v", pub)
+	}
+	g.next(t)
+	if r := g.call(t, abi.ServerSideEmit{Nsp: "/", Data: []byte(`["note"]`)}); r <= 0 {
+		t.Fatalf("ServerSideEmit = %d", r)
+	}
+	if rep, err := abi.DecodeResult(abi.KindRefReply, g.xbuf[:8]); err != nil || rep.(abi.RefReply).Ref != 0 {
+		t.Fatalf("ServerSideEmit without ack: %v %v", rep, err)
+	}
+	for _, c := range []any{
+		abi.SocketsJoin{Target: core.Target{Nsp: "/"}, Rooms: []string{"a"}},
+		abi.SocketsLeave{Target: core.Target{Nsp: "/"}, Rooms: []string{"a"}},
+		abi.DisconnectSockets{Target: core.Target{Nsp: "/", Local: true}},
+	} {
+		if r := g.call(t, c); r != 0 {
+			t.Errorf("%T = %d", c, r)
+		}
+	}
+	k, n := put(t, g, wire.ClusterServers{RequestID: "x", Servers: 1})
+	if r := g.handle(1, uint32(k), 0, n-1, uint32(len(g.xbuf))); r != int64(abi.StatusBadRecord) {
+		t.Errorf("short ClusterServers = %d", r)
 	}
 }

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -165,6 +166,81 @@ func TestHandshakeAndCommands(t *testing.T) {
 	}
 }
 
+// The cluster commands and records through core.wasm give what the native
+// core gives: the same replies, the same outputs (ClusterPublish,
+// ClusterRequestDone, ServerSideEmitReceived) and the same errors.
+func TestClusterCommands(t *testing.T) {
+	cfg := core.Config{Cluster: true, RequestsTimeout: 2 * time.Second}
+	cfg.Seed = [32]byte{9, 8, 7, 6, 5, 4, 3, 2, 1}
+	m := newTestMachine(t, cfg)
+	n := core.NewServer(cfg)
+	if got, want := m.Config(), n.Config(); !reflect.DeepEqual(got, want) || !got.Cluster || got.RequestsTimeout != 2*time.Second {
+		t.Fatalf("Config\n got %+v\nwant %+v", got, want)
+	}
+	now := clock.Instant(time.Second)
+	type cluster interface {
+		Handle(clock.Instant, wire.Input) error
+		Poll() wire.Output
+		SocketsJoin(now clock.Instant, t core.Target, rooms ...string) error
+		SocketsLeave(now clock.Instant, t core.Target, rooms ...string) error
+		DisconnectSockets(now clock.Instant, t core.Target, closeSession bool) error
+		FetchSockets(now clock.Instant, t core.Target) (wire.AckRef, error)
+		AllRooms(now clock.Instant, nsp string, local bool) (wire.AckRef, error)
+		ServerSideEmit(now clock.Instant, nsp string, data []byte, atts [][]byte, withAck bool) (wire.AckRef, error)
+	}
+	run := func(mc cluster) []string {
+		var log []string
+		add := func(what string, r ...any) {
+			log = append(log, strings.TrimSpace(fmt.Sprintln(append([]any{what}, r...)...)))
+			outs, w := drain(t, mc)
+			for _, o := range outs {
+				log = append(log, fmt.Sprintf("  %#v", normalize(o)))
+			}
+			log = append(log, fmt.Sprintf("  wait %d", w.Deadline))
+		}
+		add("ws", mc.Handle(now, wire.HTTPRequest{Conn: 1, Method: "GET", Query: "EIO=4&transport=websocket", WebSocket: true}))
+		add("connect", mc.Handle(now, wire.Recv{Conn: 1, Data: []byte("40")}))
+		add("join", mc.SocketsJoin(now, core.Target{Nsp: "/"}, "team", "blue"))
+		add("leave", mc.SocketsLeave(now, core.Target{Nsp: "/", Rooms: []string{"team"}}, "blue"))
+		add("join unknown", mc.SocketsJoin(now, core.Target{Nsp: "/nope"}, "x"))
+		ref, err := mc.FetchSockets(now, core.Target{Nsp: "/", Except: []string{"nobody"}})
+		add("fetch", ref, err)
+		add("servers", mc.Handle(now, wire.ClusterServers{RequestID: "unknown", Servers: 2}))
+		ref, err = mc.AllRooms(now, "/", true)
+		add("all rooms local", ref, err)
+		ref, err = mc.AllRooms(now, "/nope", false)
+		add("all rooms unknown", ref, err)
+		ref, err = mc.ServerSideEmit(now, "/", []byte(`["ping",{"_placeholder":true,"num":0}]`), [][]byte{{1, 2}}, true)
+		add("sse", ref, err)
+		add("other's sockets", mc.Handle(now, wire.ClusterReceived{Msg: wire.ClusterMessage{Type: wire.ClusterFetchSockets,
+			Nsp: "/", RequestID: "other-1", Rooms: []string{"team"}}}))
+		add("other's sse", mc.Handle(now, wire.ClusterReceived{Msg: wire.ClusterMessage{Type: wire.ClusterServerSideEmit,
+			Nsp: "/", RequestID: "other-2", Data: []byte(`["hi"]`)}}))
+		add("disconnect", mc.DisconnectSockets(now, core.Target{Nsp: "/", Local: true}, true))
+		add("timeout", mc.Handle(now.Add(3*time.Second), wire.Timeout{}))
+		return log
+	}
+	wl, nl := run(m), run(n)
+	if !reflect.DeepEqual(wl, nl) {
+		t.Fatalf("transcripts differ\nwasm:\n%s\nnative:\n%s", strings.Join(wl, "\n"), strings.Join(nl, "\n"))
+	}
+	if m.Err() != nil {
+		t.Fatal(m.Err())
+	}
+}
+
+// normalize makes empty slices nil, as the ABI does (wasm/ABI.md §8.1).
+func normalize(o wire.Output) wire.Output {
+	switch v := o.(type) {
+	case wire.ClusterRequestDone:
+		if len(v.Rooms) == 0 {
+			v.Rooms = nil
+		}
+		return v
+	}
+	return o
+}
+
 // Records larger than the 64 KiB exchange area: an input, an output held
 // by sio_poll and a reply fetched with sio_reply all grow the area.
 func TestLargeRecords(t *testing.T) {
@@ -215,7 +291,11 @@ func TestCompileRejects(t *testing.T) {
 		{"empty", nil, ErrBadModule, ""},
 		{"truncated core.wasm", good[:len(good)/2], ErrBadModule, ""},
 		{"corrupted core.wasm", corrupt(good), ErrBadModule, ""},
-		{"wrong version", tinyModule(abiFuncs(abi.Version+1), "", ""), ErrVersion, "version 2, this host version 1"},
+		{"newer version", tinyModule(abiFuncs(abi.Version+1), "", ""), ErrVersion,
+			"version " + strconv.Itoa(abi.Version+1) + ", this host version " + strconv.Itoa(abi.Version)},
+		// A module built before the Config record grew (ABI 1) fails at
+		// load time, not as a misread Init.
+		{"version 1", tinyModule(abiFuncs(1), "", ""), ErrVersion, "the module speaks version 1, this host version 2"},
 		{"missing export", tinyModule(abiFuncs(abi.Version)[:6], "", ""), ErrBadModule, "no export sio_poll"},
 		{"wrong signature", tinyModule(withFunc(abiFuncs(abi.Version), tinyFunc{"sio_poll", []byte{i32}, []byte{i64}, i64c(0)}), "", ""),
 			ErrBadModule, "export sio_poll has signature (func (param i32) (result i64)), want (func (param i32 i32) (result i64))"},

@@ -548,3 +548,60 @@ func (m *Machine) Close(now clock.Instant) {
 	defer m.mu.Unlock()
 	m.call(now, abi.Close{})
 }
+
+// ---- the cluster (core/cluster.go) ------------------------------------------
+
+// SocketsJoin makes the sockets t selects join rooms, on every server of
+// the cluster unless t.Local (core.Server.SocketsJoin).
+func (m *Machine) SocketsJoin(now clock.Instant, t core.Target, rooms ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.call(now, abi.SocketsJoin{Target: t, Rooms: rooms})
+	return err
+}
+
+// SocketsLeave makes the sockets t selects leave rooms, on every server
+// unless t.Local.
+func (m *Machine) SocketsLeave(now clock.Instant, t core.Target, rooms ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.call(now, abi.SocketsLeave{Target: t, Rooms: rooms})
+	return err
+}
+
+// DisconnectSockets disconnects the sockets t selects, on every server
+// unless t.Local.
+func (m *Machine) DisconnectSockets(now clock.Instant, t core.Target, closeSession bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.call(now, abi.DisconnectSockets{Target: t, CloseSession: closeSession})
+	return err
+}
+
+// FetchSockets collects the sockets t selects on every server; the ref
+// resolves with wire.ClusterRequestDone.
+func (m *Machine) FetchSockets(now clock.Instant, t core.Target) (wire.AckRef, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := command[abi.RefReply](&m.instance, now, abi.KindFetchSockets, abi.FetchSockets{Target: t})
+	return r.Ref, err
+}
+
+// AllRooms collects the rooms of nsp on every server (unless local); the
+// ref resolves with wire.ClusterRequestDone.
+func (m *Machine) AllRooms(now clock.Instant, nsp string, local bool) (wire.AckRef, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := command[abi.RefReply](&m.instance, now, abi.KindAllRooms, abi.AllRooms{Nsp: nsp, Local: local})
+	return r.Ref, err
+}
+
+// ServerSideEmit sends an event to the other servers' applications; with
+// withAck the ref resolves with wire.ClusterRequestDone.
+func (m *Machine) ServerSideEmit(now clock.Instant, nsp string, data []byte, atts [][]byte, withAck bool) (wire.AckRef, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := command[abi.RefReply](&m.instance, now, abi.KindServerSideEmit,
+		abi.ServerSideEmit{Nsp: nsp, Data: data, Attachments: atts, WithAck: withAck})
+	return r.Ref, err
+}
