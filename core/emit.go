@@ -83,6 +83,10 @@ func (s *Server) Emit(now clock.Instant, e Emit) (wire.AckRef, error) {
 		return 0, ErrUnknownSocket
 	}
 	p := sio.Packet{Type: eventType(e.Attachments), Nsp: so.nsp.name, Data: e.Data}
+	if s.recoveryOn() && !e.WithAck && !e.Volatile {
+		// kept under the socket's own room, as Node's socket.emit does
+		p.Data = s.keep(now, so.nsp.name, []string{string(so.id)}, nil, e.Data, e.Attachments)
+	}
 	var ref wire.AckRef
 	if e.WithAck {
 		ref = s.newRef()
@@ -165,6 +169,11 @@ func (s *Server) broadcast(now clock.Instant, b Broadcast, relay string) (wire.A
 	var targets []*socket
 	s.targets(n, b.Rooms, b.Except, func(so *socket) { targets = append(targets, so) })
 	p := sio.Packet{Type: eventType(b.Attachments), Nsp: n.name, Data: b.Data, Attachments: len(b.Attachments)}
+	if s.recoveryOn() && !b.WithAck && !b.Volatile {
+		// kept even without a target here: the sockets it is for may be
+		// the ones away
+		p.Data = s.keep(now, n.name, b.Rooms, b.Except, b.Data, b.Attachments)
+	}
 	var ref wire.AckRef
 	if b.WithAck {
 		ref = s.newRef()

@@ -64,6 +64,7 @@ const (
 	opClose
 	opClusterIn
 	opClusterCmd
+	opRecover
 	numKinds
 )
 
@@ -135,6 +136,10 @@ func runFuzz(t testing.TB, data []byte) {
 	flags := r.byte()
 	cfg.DynamicNamespaces = flags&1 != 0
 	cfg.Cluster = flags&2 != 0
+	if flags&4 != 0 {
+		cfg.RecoveryWindow = 3 * time.Second
+		cfg.RecoveryMaxPackets = 8
+	}
 	h := newHarness(t, cfg)
 	h.keep = false
 	h.s.AddNamespace("/custom", false)
@@ -450,6 +455,18 @@ func (fz *fuzzer) step(op byte) {
 		if r.byte() == 0xc1 { // rarely: it ends every session
 			fz.cmd("Close", func(now clock.Instant) error { h.s.Close(now); return nil })
 		}
+	case opRecover:
+		s := fz.pick()
+		if s == nil {
+			return
+		}
+		nsp := []string{"", "/custom,", "/admin,"}[r.byte()%3]
+		packet := "40" + nsp + fz.recoverPayload(r.byte())
+		if s.ws != 0 {
+			h.in(wire.Recv{Conn: s.ws, Data: []byte(packet)})
+		} else {
+			fz.request("POST", pollQuery(s.sid), false, []byte(packet))
+		}
 	case opClusterIn:
 		if !h.s.cfg.Cluster {
 			return
@@ -499,6 +516,26 @@ func (fz *fuzzer) step(op byte) {
 			})
 		}
 	}
+}
+
+// recoverPayload builds a CONNECT payload that tries to recover a saved
+// session (looked up in the server: the fuzzer plays a client that kept
+// its pid and last offset), or a stray one.
+func (fz *fuzzer) recoverPayload(b byte) string {
+	rec := &fz.h.s.rec
+	pids := make([]string, 0, len(rec.sessions))
+	for pid := range rec.sessions {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	pid, offset := "AAAAAAAAAAAAAAAAAAAA", "0"
+	if len(pids) > 0 && b&1 == 0 {
+		pid = pids[int(b>>1)%len(pids)]
+	}
+	if len(rec.packets) > 0 && b&2 == 0 {
+		offset = rec.packets[int(b>>2)%len(rec.packets)].offset
+	}
+	return `{"pid":"` + pid + `","offset":"` + offset + `"}`
 }
 
 // requestID picks a request id the server published, or a stray one.
@@ -676,6 +713,18 @@ func fuzzSeeds() [][]byte {
 			op(opDisconnect, byte(i*5), byte(i%2))
 	}
 	seeds = append(seeds, long)
+	// Recovery: a socket, broadcasts it sees, its transport lost, more
+	// broadcasts, a new session that recovers it, then the window passes.
+	seeds = append(seeds, seed{4}.
+		op(opWSHandshake).op(opWSText, 0, 1, pk("40")).
+		op(opJoinLeave, 0, 0).
+		op(opBroadcast, 0, 0, 1, 0).op(opEmit, 0, 0).
+		op(opClosed, 0, 0, 1).
+		op(opBroadcast, 0, 0, 1, 0).op(opBroadcast, 0, 1, 0, 0).
+		op(opWSHandshake).
+		op(opRecover, 1, 0, 0).
+		op(opRecover, 1, 0, 0).
+		op(opAdvance, 250).op(opPong).op(opAdvance, 250).op(opPong))
 	// Cluster: two sockets, every cluster command, answers to the requests
 	// (matched by the ids the server published), counts, stray messages.
 	seeds = append(seeds, seed{2}.

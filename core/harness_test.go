@@ -203,13 +203,15 @@ func (h *harness) check(o wire.Output) {
 		}
 		h.sids[o.SID] = true
 	case wire.ConnectRequested:
-		if _, sid := h.sids[wire.SID(o.Socket)]; h.ever[o.Socket] || sid || !h.sids[o.SID] || !json.Valid(o.Auth) || o.Auth[0] != '{' {
+		reused := h.ever[o.Socket] && !(o.Recovered && h.sockets[o.Socket] == "")
+		if _, sid := h.sids[wire.SID(o.Socket)]; reused || sid || !h.sids[o.SID] || !json.Valid(o.Auth) || o.Auth[0] != '{' {
 			h.fatalf("bad ConnectRequested %+v", o)
 		}
 		h.ever[o.Socket] = true
 		h.connReqs[o.Socket] = true
 	case wire.Connected:
-		if _, sid := h.sids[wire.SID(o.Socket)]; !h.connReqs[o.Socket] && h.ever[o.Socket] || sid || !h.sids[o.SID] {
+		reused := h.ever[o.Socket] && !(o.Recovered && h.sockets[o.Socket] == "")
+		if _, sid := h.sids[wire.SID(o.Socket)]; !h.connReqs[o.Socket] && reused || sid || !h.sids[o.SID] {
 			h.fatalf("bad Connected %+v", o)
 		}
 		delete(h.connReqs, o.Socket)

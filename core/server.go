@@ -45,6 +45,15 @@ type Config struct {
 	// ServerSideEmit with acks, a Broadcast with acks but no Timeout),
 	// default 5s (the Redis adapter's requestsTimeout).
 	RequestsTimeout time.Duration
+	// RecoveryWindow enables connection state recovery (recovery.go;
+	// Node's connectionStateRecovery.maxDisconnectionDuration): 0 is off.
+	// Skipping the middleware of recovered sockets is the host's call
+	// (ConnectRequested.Recovered).
+	RecoveryWindow time.Duration
+	// RecoveryMaxPackets and RecoveryMaxBytes bound the packets kept for
+	// recovery (default 100,000 and 64 MiB); past them the oldest go first.
+	RecoveryMaxPackets int
+	RecoveryMaxBytes   int
 }
 
 func (c *Config) init() {
@@ -62,6 +71,14 @@ func (c *Config) init() {
 	}
 	if c.RequestsTimeout <= 0 {
 		c.RequestsTimeout = 5 * time.Second
+	}
+	if c.RecoveryWindow > 0 {
+		if c.RecoveryMaxPackets <= 0 {
+			c.RecoveryMaxPackets = 100_000
+		}
+		if c.RecoveryMaxBytes <= 0 {
+			c.RecoveryMaxBytes = 64 << 20
+		}
 	}
 }
 
@@ -93,6 +110,8 @@ type Server struct {
 	clusterInAcks []wire.AckRef          // other servers' ServerSideEmit acks, oldest first
 	reqPrefix     string
 	nextReq       uint64
+
+	rec recovery // connection state recovery (recovery.go)
 }
 
 type timerKind uint8
@@ -101,13 +120,16 @@ const (
 	timerConnect timerKind = iota + 1
 	timerAck
 	timerCluster
+	timerRecoverySession
+	timerRecoveryPackets
 )
 
 type timerRef struct {
-	kind timerKind
-	c    *client
-	ref  wire.AckRef
-	req  *clusterReq
+	kind  timerKind
+	c     *client
+	ref   wire.AckRef
+	req   *clusterReq
+	saved *savedSession
 }
 
 // NewServer returns a Server with the namespace "/" registered (ungated).
@@ -124,6 +146,9 @@ func NewServer(cfg Config) *Server {
 		limits:   sio.Limits{MaxAttachments: cfg.MaxAttachments, MaxDepth: cfg.MaxDepth},
 	}
 	s.eng = engine.NewServer(cfg.Config, (*handler)(s))
+	if cfg.RecoveryWindow > 0 {
+		s.rec.init(cfg.Seed)
+	}
 	s.nsps["/"] = &namespace{name: "/", rooms: make(map[string]*socketSet)}
 	return s
 }
@@ -211,6 +236,11 @@ func (s *Server) fire(now clock.Instant) {
 			if s.requests[r.req.id] == r.req {
 				s.clusterTimedOut(r.req)
 			}
+		case timerRecoverySession:
+			r.saved.timer = 0
+			s.forgetSession(r.saved)
+		case timerRecoveryPackets:
+			s.expirePackets(now)
 		}
 	}
 }
@@ -262,7 +292,7 @@ func (h *handler) Closed(now clock.Instant, es *engine.Session, reason string) {
 	s.cancel(&c.connectTimer)
 	for _, so := range slices.Clone(c.order) { // onclose edits c.order
 		if so.connected {
-			s.onclose(so, reason)
+			s.onclose(now, so, reason)
 		}
 	}
 	for _, so := range c.pendingSockets {
@@ -277,7 +307,7 @@ func (h *handler) Closed(now clock.Instant, es *engine.Session, reason string) {
 func (s *Server) Close(now clock.Instant) {
 	for _, so := range sortedSockets(s.sockets) {
 		if so.connected {
-			s.onclose(so, wire.ReasonServerShuttingDown)
+			s.onclose(now, so, wire.ReasonServerShuttingDown)
 		}
 	}
 	ids := make([]string, 0, len(s.requests))

@@ -31,6 +31,9 @@ type socket struct {
 	acks      map[uint64]wire.AckRef // ack ids we sent → the application's ref
 	inAcks    []wire.AckRef          // acks the peer asked for, not yet answered
 	mark      uint64                 // broadcast generation that last selected it
+	pid       string                 // private id for recovery (Config.RecoveryWindow)
+	restored  *savedSession          // being recovered: what to restore on accept
+	missed    []storedPacket
 }
 
 type inAck struct {
@@ -109,7 +112,7 @@ func (s *Server) dispatch(now clock.Instant, c *client, p sio.Packet, atts [][]b
 		delete(so.acks, p.ID)
 		s.ackReceived(so, ref, p.Data, atts)
 	case sio.Disconnect:
-		s.onclose(so, wire.ReasonClientNamespaceDisconnect)
+		s.onclose(now, so, wire.ReasonClientNamespaceDisconnect)
 	}
 }
 
@@ -131,14 +134,27 @@ func (s *Server) connect(now clock.Instant, c *client, name string, auth []byte)
 	} else {
 		auth = slices.Clone(auth)
 	}
-	so := &socket{id: wire.SocketID(s.eng.NewID()), c: c, auth: auth, nsp: n}
+	so := &socket{c: c, auth: auth, nsp: n}
+	if s.recoveryOn() && n != nil {
+		so.restored, so.missed = s.restore(now, name, auth)
+	}
+	var data []byte
+	if ss := so.restored; ss != nil {
+		so.id, so.pid, data = ss.sid, ss.pid, ss.data
+	} else {
+		so.id = wire.SocketID(s.eng.NewID())
+		if s.recoveryOn() {
+			so.pid = s.eng.NewID()
+		}
+	}
 	if n == nil || n.gated {
 		if n == nil {
 			so.nsp = &namespace{name: name} // placeholder until accepted
 		}
 		c.pendingSockets = append(c.pendingSockets, so)
 		s.pending[so.id] = so
-		s.eng.Push(wire.ConnectRequested{Socket: so.id, SID: c.sess.ID, Nsp: name, Auth: auth, Known: n != nil})
+		s.eng.Push(wire.ConnectRequested{Socket: so.id, SID: c.sess.ID, Nsp: name, Auth: auth, Known: n != nil,
+			Recovered: so.restored != nil, Data: data})
 		return
 	}
 	s.accept(now, so)
@@ -158,10 +174,19 @@ func (s *Server) accept(now clock.Instant, so *socket) {
 	b := s.scratch[:0]
 	b = append(b, `{"sid":`...)
 	b = jsontext.AppendQuote(b, string(so.id))
+	if so.pid != "" {
+		b = append(b, `,"pid":`...)
+		b = jsontext.AppendQuote(b, so.pid)
+	}
 	b = append(b, '}')
 	s.scratch = b
 	s.sendPacket(c, sio.Packet{Type: sio.Connect, Nsp: n.name, Data: b}, nil, false, false)
-	s.eng.Push(wire.Connected{Socket: so.id, SID: c.sess.ID, Nsp: n.name})
+	ev := wire.Connected{Socket: so.id, SID: c.sess.ID, Nsp: n.name}
+	if so.restored != nil {
+		ev.Recovered, ev.Data = true, so.restored.data
+		s.resume(so)
+	}
+	s.eng.Push(ev)
 }
 
 func (s *Server) sendConnectError(c *client, nsp, message string, data []byte) {
@@ -230,11 +255,14 @@ func (s *Server) RejectConnect(now clock.Instant, id wire.SocketID, message stri
 
 // onclose is socket.ts _onclose: disconnecting (rooms still known), leave
 // every room, disconnect. Pending acknowledgements resolve as disconnected.
-func (s *Server) onclose(so *socket, reason string) {
+func (s *Server) onclose(now clock.Instant, so *socket, reason string) {
 	if !so.connected {
 		return
 	}
 	n, c := so.nsp, so.c
+	if so.pid != "" && recoverable(reason) {
+		s.saveSession(now, so)
+	}
 	s.eng.Push(wire.Disconnecting{Socket: so.id, Reason: reason, Rooms: slices.Clone(so.rooms)})
 	n.leaveAll(so)
 	n.sockets.remove(so)
@@ -277,13 +305,13 @@ func (s *Server) Disconnect(now clock.Instant, id wire.SocketID, closeSession bo
 	}
 	if !closeSession {
 		s.sendPacket(so.c, sio.Packet{Type: sio.Disconnect, Nsp: so.nsp.name}, nil, false, false)
-		s.onclose(so, wire.ReasonServerNamespaceDisconnect)
+		s.onclose(now, so, wire.ReasonServerNamespaceDisconnect)
 		return nil
 	}
 	c := so.c
 	for _, o := range slices.Clone(c.order) {
 		s.sendPacket(c, sio.Packet{Type: sio.Disconnect, Nsp: o.nsp.name}, nil, false, false)
-		s.onclose(o, wire.ReasonServerNamespaceDisconnect)
+		s.onclose(now, o, wire.ReasonServerNamespaceDisconnect)
 	}
 	s.eng.CloseSession(now, c.sess)
 	return nil

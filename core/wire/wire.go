@@ -198,6 +198,11 @@ type ConnectRequested struct {
 	Nsp    string
 	Auth   []byte // raw JSON object; "{}" when the client sent none
 	Known  bool
+	// Recovered: the client came back within the recovery window and gets
+	// its socket back (same id, rooms, missed packets). Data is what the
+	// host attached with SetRecoveryData when it left (nil if nothing).
+	Recovered bool
+	Data      []byte
 }
 
 // Connected reports that Socket joined Nsp (after AcceptConnect).
@@ -205,6 +210,9 @@ type Connected struct {
 	Socket SocketID
 	SID    SID
 	Nsp    string
+	// Recovered and Data as in ConnectRequested.
+	Recovered bool
+	Data      []byte
 }
 
 // EventReceived is an event from a socket. Data is the raw JSON array
