@@ -52,6 +52,9 @@ type Options struct {
 	// RequestsTimeout bounds a cluster request (FetchSockets, AllRooms,
 	// ServerSideEmitWithAck), default 5s.
 	RequestsTimeout time.Duration
+	// Recovery enables connection state recovery (Node's
+	// connectionStateRecovery): nil is off.
+	Recovery *Recovery
 	// Logger receives the server's own reports (a machine that failed and
 	// was restarted); nil means slog.Default().
 	Logger *slog.Logger
@@ -109,6 +112,22 @@ func (o *Options) init() {
 	}
 }
 
+// Recovery configures connection state recovery: a client that lost its
+// connection and comes back within MaxDisconnectionDuration gets its
+// socket back — id, rooms, Data — with every packet it missed
+// (Socket.Recovered reports it).
+type Recovery struct {
+	// MaxDisconnectionDuration is the window, default 2 minutes.
+	MaxDisconnectionDuration time.Duration
+	// RunMiddlewares runs the namespace's middleware for recovered sockets
+	// too; by default they skip it (Node's skipMiddlewares: true).
+	RunMiddlewares bool
+	// MaxPackets and MaxBytes bound the packets kept for recovery
+	// (defaults 100,000 and 64 MiB); the oldest go first.
+	MaxPackets int
+	MaxBytes   int
+}
+
 func (o *Options) engineConfig() engine.Config {
 	var t engine.Transports
 	for _, name := range o.Transports {
@@ -131,6 +150,14 @@ func (o *Options) engineConfig() engine.Config {
 }
 
 func (o *Options) coreConfig() core.Config {
-	return core.Config{Config: o.engineConfig(), ConnectTimeout: o.ConnectTimeout, DynamicNamespaces: true,
+	c := core.Config{Config: o.engineConfig(), ConnectTimeout: o.ConnectTimeout, DynamicNamespaces: true,
 		Cluster: o.Adapter != nil, RequestsTimeout: o.RequestsTimeout}
+	if r := o.Recovery; r != nil {
+		c.RecoveryWindow = r.MaxDisconnectionDuration
+		if c.RecoveryWindow <= 0 {
+			c.RecoveryWindow = 2 * time.Minute
+		}
+		c.RecoveryMaxPackets, c.RecoveryMaxBytes = r.MaxPackets, r.MaxBytes
+	}
+	return c
 }

@@ -320,6 +320,9 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 		}
 	case wire.Disconnecting:
 		if so := s.sockets[o.Socket]; so != nil {
+			if s.opts.Recovery != nil {
+				s.keepData(so)
+			}
 			so.mbox.post(func() { so.runDisconnecting(o.Reason, o.Rooms) })
 		}
 	case wire.Disconnected:
@@ -406,6 +409,32 @@ func (s *Server) restartMachine(cause error) {
 	s.opts.Logger.Info("socketcore: protocol machine restarted", "restarts", s.restarts)
 }
 
+// recoveryMachine is a Machine that keeps sessions for recovery (the
+// native core; core.wasm once its ABI carries it).
+type recoveryMachine interface {
+	SetRecoveryData(id wire.SocketID, data []byte) error
+}
+
+// keepData hands the socket's Data to the machine's saved session (if
+// the socket's departure saved one).
+func (s *Server) keepData(so *Socket) {
+	m, ok := s.core.(recoveryMachine)
+	if !ok {
+		return
+	}
+	so.mu.Lock()
+	data := so.Data
+	so.mu.Unlock()
+	if data == nil {
+		return
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return
+	}
+	m.SetRecoveryData(so.id, b)
+}
+
 // releaser is a Machine holding resources beyond the Go heap (a WASM
 // instance), released when the server closes.
 type releaser interface {
@@ -442,9 +471,20 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 		hs = *h
 	}
 	hs.Auth = json.RawMessage(o.Auth)
-	so := &Socket{srv: s, nsp: n, id: o.Socket, hs: hs}
+	so := &Socket{srv: s, nsp: n, id: o.Socket, hs: hs, recovered: o.Recovered}
+	if o.Recovered && len(o.Data) > 0 {
+		var data any
+		if json.Unmarshal(o.Data, &data) == nil {
+			so.Data = data
+		}
+	}
 	so.mbox.wg = &s.wg
 	s.sockets[o.Socket] = so
+	if o.Recovered && known && !s.opts.Recovery.RunMiddlewares {
+		// skipMiddlewares: a recovered socket was admitted before
+		s.core.AcceptConnect(now, so.id)
+		return
+	}
 	so.mbox.post(func() {
 		err := n.runMiddleware(so)
 		s.d.post(func(now clock.Instant) {

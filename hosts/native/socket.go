@@ -29,9 +29,17 @@ type Socket struct {
 	disconnected  []func(reason string)
 	closed        bool
 	// Data is free for the application (socket.data); guard it yourself if
-	// handlers of several sockets share it.
-	Data any
+	// handlers of several sockets share it. With recovery it is kept (as
+	// JSON) when the socket loses its connection, and comes back decoded
+	// into map[string]any, []any, float64, string or bool values.
+	Data      any
+	recovered bool
 }
+
+// Recovered reports whether this socket came back through connection
+// state recovery (socket.recovered): same id, rooms and Data, and the
+// packets it missed were delivered.
+func (s *Socket) Recovered() bool { return s.recovered }
 
 // ID is the socket id (also the name of its own room).
 func (s *Socket) ID() string { return string(s.id) }

@@ -152,6 +152,7 @@ type clusterFlags struct {
 	key             string
 	specific        bool
 	requestsTimeout time.Duration
+	recovery        time.Duration
 }
 
 func (c *clusterFlags) register(fs *flag.FlagSet) {
@@ -159,11 +160,15 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.key, "redis-key", "socket.io", "prefix of the cluster's Redis channels (the adapter's key option)")
 	fs.BoolVar(&c.specific, "redis-specific-response-channel", false, "answer requests on the requester's own channel (publishOnSpecificResponseChannel)")
 	fs.DurationVar(&c.requestsTimeout, "requests-timeout", 5*time.Second, "how long cluster requests (fetchSockets, serverSideEmit acks) wait for every server")
+	fs.DurationVar(&c.recovery, "recovery", 0, "connection state recovery window (maxDisconnectionDuration, e.g. 2m); 0: off")
 }
 
 // apply sets the options' adapter when --redis is given.
 func (c *clusterFlags) apply(o *native.Options) error {
 	o.RequestsTimeout = c.requestsTimeout
+	if c.recovery > 0 {
+		o.Recovery = &native.Recovery{MaxDisconnectionDuration: c.recovery}
+	}
 	if c.redisURL == "" {
 		return nil
 	}
