@@ -64,6 +64,13 @@ type nodeReply struct {
 
 func startNode(t *testing.T, prefix string) *nodeServer {
 	t.Helper()
+	return startNodeScript(t, filepath.Join("tests", "cluster", "node", "server.mjs"), "PREFIX="+prefix)
+}
+
+// startNodeScript runs script (relative to the repository root) with env
+// added to the environment; it speaks server.mjs's stdin/stdout protocol.
+func startNodeScript(t *testing.T, script string, env ...string) *nodeServer {
+	t.Helper()
 	root := repoRoot(t)
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -72,9 +79,9 @@ func startNode(t *testing.T, prefix string) *nodeServer {
 	if _, err := os.Stat(filepath.Join(root, "node_modules", "@socket.io", "redis-adapter", "package.json")); err != nil {
 		t.Fatal("node_modules/@socket.io/redis-adapter missing: run `npm ci` at the repository root")
 	}
-	cmd := exec.Command(node, filepath.Join("tests", "cluster", "node", "server.mjs"))
+	cmd := exec.Command(node, script)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "PREFIX="+prefix, "REDIS_URL=redis://"+redisAddr)
+	cmd.Env = append(append(os.Environ(), "REDIS_URL=redis://"+redisAddr), env...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -150,9 +157,9 @@ func startNode(t *testing.T, prefix string) *nodeServer {
 	case r := <-ready:
 		s.sid, s.uid = r.Sid, r.UID
 	case <-exited:
-		t.Fatal("tests/cluster/node/server.mjs exited before it was ready")
+		t.Fatalf("%s exited before it was ready", script)
 	case <-time.After(10 * time.Second):
-		t.Fatal("tests/cluster/node/server.mjs not ready within 10s")
+		t.Fatalf("%s not ready within 10s", script)
 	}
 	return s
 }

@@ -25,15 +25,26 @@ type Options struct {
 	// servers with it and makes its own PubSub connection from it. The
 	// adapter never closes it.
 	Client redis.UniversalClient
-	// Prefix is Node's `key` option: the channels' prefix (default
-	// "socket.io").
+	// Prefix is the channels' prefix (default "socket.io"): Node's `key`
+	// option in the classic mode, its `channelPrefix` in sharded mode.
 	Prefix string
 	// PublishOnSpecificResponseChannel is Node's option of the same name:
 	// answers to FetchSockets, AllRooms and broadcasts with
 	// acknowledgements go to <prefix>-response#<nsp>#<requester uid>#
 	// instead of the channel every server receives. Node 8.x servers
-	// listen there; older ones do not.
+	// listen there; older ones do not. Classic mode only: in sharded mode
+	// answers always go to the requester's channel.
 	PublishOnSpecificResponseChannel bool
+	// Sharded speaks the protocol of Node's createShardedAdapter (Redis 7
+	// sharded pub/sub: SSUBSCRIBE, SPUBLISH, PUBSUB SHARDNUMSUB) instead of
+	// the classic one; the two do not interoperate, and the emitter only
+	// reaches classic clusters. See the package documentation.
+	Sharded bool
+	// SubscriptionMode is Node's subscriptionMode of the sharded adapter
+	// ("" is Dynamic); it must be the same on every server of the cluster.
+	// In Dynamic and DynamicPrivate modes the host must report its rooms
+	// (RoomWatcher). Sharded mode only.
+	SubscriptionMode SubscriptionMode
 	// Receive takes the messages of the other servers (required).
 	Receive adapter.Receive
 	// Logger gets dropped messages (malformed at Warn, unsupported at
@@ -60,6 +71,8 @@ type Adapter struct {
 	byName map[string]string    // subscribed channel or pattern -> nsp; guarded by mu
 
 	requests requesters
+
+	sh *sharded // sharded mode: everything goes there
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -87,8 +100,18 @@ func New(ctx context.Context, opts Options) (*Adapter, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if !opts.Sharded && opts.SubscriptionMode != "" {
+		return nil, errors.New("redis adapter: SubscriptionMode needs Sharded")
+	}
 	if err := opts.Client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis adapter: %w", err)
+	}
+	if opts.Sharded {
+		sh, err := newSharded(opts)
+		if err != nil {
+			return nil, err
+		}
+		return &Adapter{sh: sh}, nil
 	}
 	uid, err := newUID()
 	if err != nil {
@@ -129,8 +152,14 @@ func newUID() (string, error) {
 	return string(b[:]), nil
 }
 
-// UID is the adapter's uid, which its broadcasts and requests carry.
-func (a *Adapter) UID() string { return a.codec.UID }
+// UID is the adapter's uid, which its broadcasts and requests carry (and,
+// in sharded mode, its answers).
+func (a *Adapter) UID() string {
+	if a.sh != nil {
+		return a.sh.codec.UID
+	}
+	return a.codec.UID
+}
 
 // globEscape escapes Redis glob characters, so that a prefix or namespace
 // holding *?[]\ is matched literally (Node does not escape them).
@@ -151,8 +180,12 @@ func globEscape(s string) string {
 // AddNamespace subscribes to nsp's channels as Node does (PSUBSCRIBE
 // <prefix>#<nsp>#*, SUBSCRIBE <prefix>-request#<nsp># <prefix>-response#<nsp>#
 // <prefix>-response#<nsp>#<uid>#) and waits until Redis confirmed them,
-// so that ServerCount counts this server from then on.
+// so that ServerCount counts this server from then on. In sharded mode it
+// is SSUBSCRIBE <prefix>#<nsp># <prefix>#<nsp>#<uid>#.
 func (a *Adapter) AddNamespace(ctx context.Context, nsp string) error {
+	if a.sh != nil {
+		return a.sh.addNamespace(ctx, nsp)
+	}
 	if a.closed.Load() {
 		return ErrClosed
 	}
@@ -199,8 +232,13 @@ func (a *Adapter) AddNamespace(ctx context.Context, nsp string) error {
 	}
 }
 
-// Publish sends m to the other servers.
+// Publish sends m to the other servers. In sharded mode AllRooms and
+// AllRoomsResponse fail with an error wrapping ErrUnsupported (and
+// errors.ErrUnsupported): Node's sharded adapter has no such request.
 func (a *Adapter) Publish(ctx context.Context, m cw.ClusterMessage) error {
+	if a.sh != nil {
+		return a.sh.publish(ctx, m)
+	}
 	if a.closed.Load() {
 		return ErrClosed
 	}
@@ -216,8 +254,12 @@ func (a *Adapter) Publish(ctx context.Context, m cw.ClusterMessage) error {
 }
 
 // ServerCount is Node's serverCount(): PUBSUB NUMSUB
-// <prefix>-request#<nsp># (on a Redis Cluster, summed over its nodes).
+// <prefix>-request#<nsp># (on a Redis Cluster, summed over its nodes); in
+// sharded mode PUBSUB SHARDNUMSUB <prefix>#<nsp>#.
 func (a *Adapter) ServerCount(ctx context.Context, nsp string) (int, error) {
+	if a.sh != nil {
+		return a.sh.serverCount(ctx, nsp)
+	}
 	if a.closed.Load() {
 		return 0, ErrClosed
 	}
@@ -242,6 +284,9 @@ func (a *Adapter) ServerCount(ctx context.Context, nsp string) (int, error) {
 // the receive goroutine has ended, after which Receive is not called
 // again. The Client stays open.
 func (a *Adapter) Close() error {
+	if a.sh != nil {
+		return a.sh.close()
+	}
 	if !a.closed.CompareAndSwap(false, true) {
 		return nil
 	}
