@@ -70,9 +70,13 @@
 //     per socket (JS: unbounded); Emit then returns ErrBufferFull.
 //   - Acknowledgements the application asks for always resolve (the JS
 //     emitWithAck form); CancelAck forgets one.
+//   - Connection state recovery (the server's pid and the last offset go
+//     back in CONNECT; Connected.Recovered is socket.recovered): an event
+//     without arguments does not count as carrying an offset (JS takes the
+//     event name itself as the offset then, and the next recovery fails).
+//     As in JS, the offset stays the event's last argument.
 //
-// Not implemented: connection state recovery (pid/offset in CONNECT,
-// socket.recovered), the "ping" Manager event, per-message compression,
+// Not implemented: the "ping" Manager event, per-message compression,
 // custom parsers (msgpack), WebTransport, forceBase64, a custom
 // timestampParam, addTrailingSlash: false.
 package client

@@ -27,6 +27,13 @@ type socket struct {
 	recvBuf   []wire.EventReceived
 	queue     []*queueItem
 	inAcks    []wire.AckRef
+	// connection state recovery (socket.ts _pid, _lastOffset, recovered):
+	// the server's private id and the offset of the last event received,
+	// sent back with the next CONNECT
+	pid        string
+	lastOffset string
+	hasOffset  bool
+	recovered  bool
 }
 
 // outPacket is a packet waiting in the offline buffer (sendBuffer).
@@ -282,7 +289,43 @@ func (m *Manager) socketOnOpen(now clock.Instant, s *socket) {
 }
 
 func (m *Manager) sendConnect(s *socket, auth []byte) {
+	if s.pid != "" {
+		auth = recoveryAuth(auth, s.pid, s.lastOffset, s.hasOffset)
+	}
 	m.writePacket(sio.Packet{Type: sio.Connect, Nsp: s.nsp, Data: auth}, nil)
+}
+
+// recoveryAuth is the JS client's Object.assign({pid, offset}, auth): the
+// private id and last offset first, the auth's own members after (an auth
+// member of the same name wins, in the first position).
+func recoveryAuth(auth []byte, pid, offset string, hasOffset bool) []byte {
+	var mine, theirs [][2][]byte
+	if jsontext.Kind(auth) == '{' {
+		jsontext.ObjectMembers(auth, func(k, v []byte) bool {
+			theirs = append(theirs, [2][]byte{k, v})
+			return true
+		})
+	}
+	pidV := jsontext.AppendQuote(nil, pid)
+	offV := jsontext.AppendQuote(nil, offset)
+	for i, kv := range theirs {
+		switch {
+		case jsontext.EqualString(kv[0], "pid"):
+			pidV = kv[1]
+		case jsontext.EqualString(kv[0], "offset"):
+			offV, hasOffset = kv[1], true
+		default:
+			mine = append(mine, theirs[i])
+		}
+	}
+	b := append([]byte(`{"pid":`), pidV...)
+	if hasOffset {
+		b = append(append(b, `,"offset":`...), offV...)
+	}
+	for _, kv := range mine {
+		b = append(append(append(append(b, ','), kv[0]...), ':'), kv[1]...)
+	}
+	return append(b, '}')
 }
 
 // destroy is socket.ts destroy: the socket stops listening to the manager,
@@ -346,12 +389,12 @@ func (s *socket) buffered(id uint64) bool {
 func (m *Manager) socketOnPacket(now clock.Instant, s *socket, p sio.Packet, atts [][]byte) {
 	switch p.Type {
 	case sio.Connect:
-		sid, ok := connectSID(p.Data)
+		sid, pid, ok := connectSID(p.Data)
 		if !ok {
 			m.push(wire.ConnectError{Nsp: s.nsp, Server: true, Message: "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)"})
 			return
 		}
-		m.onconnect(now, s, wire.SocketID(sid))
+		m.onconnect(now, s, wire.SocketID(sid), pid)
 	case sio.Event, sio.BinaryEvent:
 		m.onevent(s, p, atts)
 	case sio.Ack, sio.BinaryAck:
@@ -366,18 +409,22 @@ func (m *Manager) socketOnPacket(now clock.Instant, s *socket, p sio.Packet, att
 	}
 }
 
-// connectSID reads the "sid" of a CONNECT reply: {"sid":"..."}.
-func connectSID(data []byte) (sid string, ok bool) {
+// connectSID reads the "sid" (and "pid", with recovery) of a CONNECT
+// reply: {"sid":"...","pid":"..."}.
+func connectSID(data []byte) (sid, pid string, ok bool) {
 	if jsontext.Kind(data) != '{' {
-		return "", false
+		return "", "", false
 	}
 	jsontext.ObjectMembers(data, func(k, v []byte) bool {
-		if jsontext.EqualString(k, "sid") {
+		switch {
+		case jsontext.EqualString(k, "sid"):
 			sid, ok = jsontext.Unquote(v)
+		case jsontext.EqualString(k, "pid") && jsontext.Kind(v) == '"':
+			pid, _ = jsontext.Unquote(v)
 		}
 		return true
 	})
-	return sid, ok && sid != ""
+	return sid, pid, ok && sid != ""
 }
 
 // connectErrorPayload reads {"message":..., "data":...} (or a bare string,
@@ -403,16 +450,21 @@ func connectErrorPayload(data []byte) (msg string, extra []byte) {
 // onconnect is socket.ts onconnect. The Connected notification comes before
 // the events buffered while connecting (JS emits those first), so a host
 // knows the socket id of every event it gets.
-func (m *Manager) onconnect(now clock.Instant, s *socket, id wire.SocketID) {
+func (m *Manager) onconnect(now clock.Instant, s *socket, id wire.SocketID, pid string) {
 	s.id = id
 	s.connected = true
+	s.recovered = pid != "" && s.pid == pid
+	s.pid = pid
 	var sid wire.SID
 	if m.eng != nil {
 		sid = m.eng.sid
 	}
-	m.push(wire.Connected{Socket: id, SID: sid, Nsp: s.nsp})
+	m.push(wire.Connected{Socket: id, SID: sid, Nsp: s.nsp, Recovered: s.recovered})
 	for _, ev := range s.recvBuf {
 		ev.Socket = id
+		if ev.Ack == 0 {
+			s.noteOffset(ev.Data)
+		}
 		m.push(ev)
 	}
 	s.recvBuf = nil
@@ -440,11 +492,30 @@ func (m *Manager) onevent(s *socket, p sio.Packet, atts [][]byte) {
 		}
 	}
 	if s.connected {
+		if !p.HasID { // JS: the last argument of an event with an ack is the callback
+			s.noteOffset(p.Data)
+		}
 		m.push(ev)
 		return
 	}
 	if len(s.recvBuf) < MaxBuffered {
 		s.recvBuf = append(s.recvBuf, ev)
+	}
+}
+
+// noteOffset is socket.ts emitEvent's bookkeeping: with a private id, a
+// string last argument is the offset of the event.
+func (s *socket) noteOffset(data []byte) {
+	if s.pid == "" {
+		return
+	}
+	var last []byte
+	n := 0
+	jsontext.ArrayElems(data, func(e []byte) bool { last = e; n++; return true })
+	if n > 1 && jsontext.Kind(last) == '"' { // the event name is not an argument
+		if off, ok := jsontext.Unquote(last); ok {
+			s.lastOffset, s.hasOffset = off, true
+		}
 	}
 }
 

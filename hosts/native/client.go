@@ -395,6 +395,9 @@ func (m *Manager) notify(now clock.Instant, o wire.Output) {
 	case wire.Connected:
 		if s := m.socketByNsp(o.Nsp); s != nil {
 			m.byID[o.Socket] = s
+			s.mu.Lock()
+			s.recovered = o.Recovered
+			s.mu.Unlock()
 			s.setState(string(o.Socket), true)
 			s.dialDone(nil)
 			s.lifecycle("connect")

@@ -30,7 +30,17 @@ type ClientSocket struct {
 	mu        sync.Mutex
 	id        string
 	connected bool
+	recovered bool
 	dialWait  chan error // DialContext's
+}
+
+// Recovered reports whether the last connection recovered the socket's
+// state (socket.recovered): the server, with connection state recovery,
+// gave back the same id and the events missed while away.
+func (s *ClientSocket) Recovered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recovered
 }
 
 // ID is the socket id the server gave, "" while disconnected.

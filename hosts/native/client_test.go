@@ -38,6 +38,9 @@ type liveServer struct {
 	setup func(*Server)
 	srv   *Server
 	hs    *httptest.Server
+	// connState, if set before start, sees every connection (WebSockets
+	// too, as StateHijacked)
+	connState func(net.Conn, http.ConnState)
 }
 
 func newLiveServer(t *testing.T, opts Options, setup func(*Server)) *liveServer {
@@ -74,7 +77,7 @@ func (ls *liveServer) start() {
 	if ls.setup != nil {
 		ls.setup(ls.srv)
 	}
-	ls.hs = &httptest.Server{Listener: l, Config: &http.Server{Handler: ls.srv}}
+	ls.hs = &httptest.Server{Listener: l, Config: &http.Server{Handler: ls.srv, ConnState: ls.connState}}
 	ls.hs.Start()
 }
 

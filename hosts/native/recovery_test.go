@@ -2,7 +2,10 @@ package native
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,5 +82,95 @@ func TestRecoveryThroughTheHost(t *testing.T) {
 	srv.To("team").Emit("still", 4) // the room came back too
 	if r := w2.read(); !strings.HasPrefix(r, `42["still",4,"`) {
 		t.Fatalf("after recovery %q", r)
+	}
+}
+
+// The Go client recovers too: the server cuts every connection, broadcasts
+// while the client is away, and the client comes back with its id and the
+// missed events (each with its offset as the last argument, as in JS).
+func TestClientRecovery(t *testing.T) {
+	for _, mode := range clientModes {
+		t.Run(mode, func(t *testing.T) {
+			left := make(chan string, 4)
+			var mu sync.Mutex
+			var conns []net.Conn
+			var down bool // the network is down: new connections drop too
+			ls := &liveServer{t: t, opts: Options{
+				Recovery: &Recovery{MaxDisconnectionDuration: time.Minute},
+				// a polling session outlives its TCP connections until the
+				// ping timeout: keep it short
+				PingInterval: 100 * time.Millisecond, PingTimeout: 100 * time.Millisecond,
+			}, setup: func(s *Server) {
+				s.OnConnection(func(so *Socket) {
+					so.Join("team")
+					so.OnDisconnect(func(reason string) { left <- reason })
+				})
+			}, connState: func(c net.Conn, st http.ConnState) {
+				if st == http.StateNew {
+					mu.Lock()
+					if down {
+						c.Close()
+					} else {
+						conns = append(conns, c)
+					}
+					mu.Unlock()
+				}
+			}}
+			ls.start()
+			t.Cleanup(ls.stop)
+			// the network fails for a while: every TCP connection drops, and
+			// so do new ones (net/http retries an idempotent long-poll GET on
+			// a fresh connection, which would keep a polling session alive)
+			cut := func(d time.Duration) {
+				mu.Lock()
+				down = true
+				for _, c := range conns {
+					c.Close()
+				}
+				conns = nil
+				mu.Unlock()
+				time.AfterFunc(d, func() { mu.Lock(); down = false; mu.Unlock() })
+			}
+			opts := clientOpts(mode)
+			opts.NoAutoConnect = true
+			// away long enough for the server to broadcast meanwhile
+			opts.ReconnectionDelay, opts.ReconnectionDelayMax, opts.RandomizationFactor = 400*time.Millisecond, 400*time.Millisecond, -1
+			c, err := Dial(ls.url(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			news := make(chan float64, 8)
+			c.On("news", func(n float64, offset string) { news <- n })
+			connected := make(chan bool, 4)
+			c.OnConnect(func() { connected <- c.Recovered() })
+			c.Connect()
+			if within(t, connected, "connect") {
+				t.Fatal("first connection recovered")
+			}
+			id := c.ID()
+			eventually(t, "the socket in its room", func() bool { return len(ls.srv.Of("/").SocketIDs("team")) == 1 })
+			ls.srv.To("team").Emit("news", 1)
+			if n := within(t, news, "news 1"); n != 1 {
+				t.Fatalf("news %v", n)
+			}
+			cut(300 * time.Millisecond)
+			if r := within(t, left, "the socket to leave"); r != "transport close" && r != "transport error" && r != "ping timeout" {
+				t.Fatalf("left with %q", r)
+			}
+			ls.srv.To("team").Emit("news", 2)
+			ls.srv.Emit("news", 3)
+			if !within(t, connected, "reconnect") {
+				t.Fatal("not recovered")
+			}
+			if c.ID() != id {
+				t.Fatalf("id %s after recovery, was %s", c.ID(), id)
+			}
+			for _, want := range []float64{2, 3} {
+				if n := within(t, news, "missed news"); n != want {
+					t.Fatalf("missed news %v, want %v", n, want)
+				}
+			}
+		})
 	}
 }
