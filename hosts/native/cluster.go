@@ -136,6 +136,13 @@ func (p *pump) do(j pumpJob) {
 		p.srv.d.post(func(now clock.Instant) { p.srv.core.Handle(now, wire.ClusterServers{RequestID: id, Servers: n}) })
 	}
 	if err := p.a.Publish(ctx, m); err != nil {
+		if errors.Is(err, errors.ErrUnsupported) && j.pub.CountServers {
+			// the adapter's protocol has no such request (AllRooms in
+			// Redis's sharded mode): this server's answer is the answer
+			id := m.RequestID
+			p.srv.d.post(func(now clock.Instant) { p.srv.core.Handle(now, wire.ClusterServers{RequestID: id, Servers: 1}) })
+			return
+		}
 		p.srv.opts.Logger.Error("socketcore: cluster publish failed", "type", m.Type.String(), "nsp", m.Nsp, "err", err)
 	}
 }
