@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,7 +21,7 @@ func TestDump(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, sc := range Scenarios {
+	for _, sc := range slices.Concat(Scenarios, RecoveryScenarios) {
 		write(sc.Name, Transcript(t, sc, Native))
 	}
 	for _, sc := range EngineScenarios {

@@ -8,13 +8,15 @@
 // the same for the engine-only machine (EngineScenarios: what the plain
 // Engine.IO server of the official engine.io suite runs on), and
 // RunCluster for servers of a cluster joined by an in-test bus
-// (ClusterScenarios).
+// (ClusterScenarios). Run also plays RecoveryScenarios (connection state
+// recovery, core/recovery.go).
 //
 // It may import anything; nothing imports it but tests.
 package conformance
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +29,13 @@ import (
 )
 
 // Machine is the server machine as the native host drives it
-// (native.Machine), plus the two queries the scenarios also check.
+// (native.Machine), plus the two queries the scenarios also check and
+// SetRecoveryData (which the native host calls when the machine has it).
 type Machine interface {
 	native.Machine
 	Connected(id wire.SocketID) bool
 	Config() core.Config
+	SetRecoveryData(id wire.SocketID, data []byte) error
 }
 
 var _ Machine = (*core.Server)(nil)
@@ -63,11 +67,11 @@ func NativeEngine(t testing.TB, cfg engine.Config) EngineMachine {
 	return m.(EngineMachine)
 }
 
-// Run plays every scenario on the native core and on newMachine and fails
-// at the first line where their transcripts differ. Each scenario's own
-// checks run on both.
+// Run plays every scenario (Scenarios, then RecoveryScenarios) on the
+// native core and on newMachine and fails at the first line where their
+// transcripts differ. Each scenario's own checks run on both.
 func Run(t *testing.T, newMachine Factory) {
-	for _, sc := range Scenarios {
+	for _, sc := range slices.Concat(Scenarios, RecoveryScenarios) {
 		t.Run(sc.Name, func(t *testing.T) {
 			want := play(t, sc, Native)
 			got := play(t, sc, newMachine)
@@ -298,10 +302,10 @@ func errString(err error) string {
 }
 
 func describeConfig(c core.Config) string {
-	return fmt.Sprintf("ping %v/%v upgrade %v close %v maxPayload %d maxBuffered %d transports %d noUpgrades %v connect %v atts %d depth %d acks %d dynamic %v cluster %v requests %v",
+	return fmt.Sprintf("ping %v/%v upgrade %v close %v maxPayload %d maxBuffered %d transports %d noUpgrades %v connect %v atts %d depth %d acks %d dynamic %v cluster %v requests %v recovery %v/%d/%d",
 		c.PingInterval, c.PingTimeout, c.UpgradeTimeout, c.CloseTimeout, c.MaxPayload, c.MaxBufferedBytes,
 		c.Transports, c.DisableUpgrades, c.ConnectTimeout, c.MaxAttachments, c.MaxDepth, c.MaxPendingAcks, c.DynamicNamespaces,
-		c.Cluster, c.RequestsTimeout)
+		c.Cluster, c.RequestsTimeout, c.RecoveryWindow, c.RecoveryMaxPackets, c.RecoveryMaxBytes)
 }
 
 func describeEngineConfig(c engine.Config) string {
@@ -386,9 +390,10 @@ func Describe(v any) string {
 	case wire.MessageReceived:
 		return fmt.Sprintf("MessageReceived{%s %s bin=%v}", o.SID, q(o.Data), o.Binary)
 	case wire.ConnectRequested:
-		return fmt.Sprintf("ConnectRequested{%s sid=%s %q auth=%s known=%v}", o.Socket, o.SID, o.Nsp, q(o.Auth), o.Known)
+		return fmt.Sprintf("ConnectRequested{%s sid=%s %q auth=%s known=%v recovered=%v data=%s}", o.Socket, o.SID, o.Nsp, q(o.Auth), o.Known,
+			o.Recovered, q(nilIfEmpty(o.Data)))
 	case wire.Connected:
-		return fmt.Sprintf("Connected{%s sid=%s %q}", o.Socket, o.SID, o.Nsp)
+		return fmt.Sprintf("Connected{%s sid=%s %q recovered=%v data=%s}", o.Socket, o.SID, o.Nsp, o.Recovered, q(nilIfEmpty(o.Data)))
 	case wire.EventReceived:
 		return fmt.Sprintf("EventReceived{%s %q %s atts=%s ack=%d}", o.Socket, o.Name, q(o.Data), qs(o.Attachments), o.Ack)
 	case wire.AckResolved:

@@ -122,6 +122,16 @@ func NewApp(opts native.Options) *native.Server {
 			ack(r)
 		})
 		s.On("count", func(ack native.Ack) { ack(len(n.SocketIDs())) })
+		// For the recovery tests (SIO_RECOVERY_MS); harmless without recovery.
+		s.On("data-set", func(v any, ack native.Ack) { s.Data = v; ack("ok") })
+		s.On("data-get", func(ack native.Ack) {
+			if s.Data == nil {
+				ack(map[string]any{}) // Node's socket.data starts as {}
+				return
+			}
+			ack(s.Data)
+		})
+		s.On("recovered?", func(ack native.Ack) { ack(s.Recovered()) })
 	}
 	srv.Of("/").OnConnection(onConnection)
 	chat.OnConnection(onConnection)

@@ -6,10 +6,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,9 +64,30 @@ func TestOfficialClientWASM(t *testing.T) {
 	}})
 }
 
+// recoveryWindow is the recovery run's maxDisconnectionDuration: short, since
+// one test waits past it (run-node.sh uses the same by default).
+const recoveryWindow = 2000 * time.Millisecond
+
+// TestOfficialClientRecovery runs js/recovery.test.mjs alone against the app
+// with connection state recovery (APP.md "Recovery mode"): recovery appends
+// an offset to every event without ack, which the other tests do not expect.
+// Native core only for now.
+func TestOfficialClientRecovery(t *testing.T) {
+	runOfficialClient(t, native.Options{Recovery: &native.Recovery{MaxDisconnectionDuration: recoveryWindow}})
+}
+
 func runOfficialClient(t *testing.T, opts native.Options) {
 	root := repoRoot(t)
 	node := requireNode(t, root)
+	files, _ := filepath.Glob(filepath.Join(root, "tests", "e2e", "js", "*.test.mjs"))
+	if len(files) == 0 {
+		t.Fatal("no JS tests found in tests/e2e/js")
+	}
+	env := append(os.Environ(), "SIO_RECOVERY_MS=") // empty: recovery.test.mjs skips
+	if opts.Recovery != nil {
+		files = []string{filepath.Join(root, "tests", "e2e", "js", "recovery.test.mjs")}
+		env = append(os.Environ(), fmt.Sprintf("SIO_RECOVERY_MS=%d", opts.Recovery.MaxDisconnectionDuration.Milliseconds()))
+	}
 	for _, mode := range []string{"websocket", "polling", "upgrade"} {
 		t.Run(mode, func(t *testing.T) {
 			srv := NewApp(opts)
@@ -76,14 +99,10 @@ func runOfficialClient(t *testing.T, opts native.Options) {
 			}()
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			files, _ := filepath.Glob(filepath.Join(root, "tests", "e2e", "js", "*.test.mjs"))
-			if len(files) == 0 {
-				t.Fatal("no JS tests found in tests/e2e/js")
-			}
 			args := append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)
 			cmd := exec.CommandContext(ctx, node, args...)
 			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "SIO_URL="+hs.URL, "SIO_TRANSPORTS="+mode)
+			cmd.Env = append(slices.Clip(env), "SIO_URL="+hs.URL, "SIO_TRANSPORTS="+mode)
 			out, err := cmd.CombinedOutput()
 			if err != nil || testing.Verbose() {
 				t.Logf("node --test (%s):\n%s", mode, out)

@@ -12,10 +12,19 @@ const httpServer = createServer((req, res) => {
   res.end("not found\n");
 });
 
+// SIO_RECOVERY_MS set: connection state recovery with that window (APP.md).
+const recoveryMs = process.env.SIO_RECOVERY_MS ? Number(process.env.SIO_RECOVERY_MS) : 0;
+if (process.env.SIO_RECOVERY_MS && !(recoveryMs > 0)) {
+  throw new Error(`SIO_RECOVERY_MS must be a positive number of ms; got ${process.env.SIO_RECOVERY_MS}`);
+}
+
 const io = new Server(httpServer, {
   pingInterval: 500,
   pingTimeout: 2000,
   cors: { origin: "*" },
+  ...(recoveryMs > 0 && {
+    connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true },
+  }),
 });
 
 // socket id -> disconnect reason, for every namespace.
@@ -96,6 +105,20 @@ function setup(nsp) {
 
     socket.on("count", (ack) => {
       ack(socket.nsp.sockets.size);
+    });
+
+    // For the recovery tests (SIO_RECOVERY_MS); harmless without recovery.
+    socket.on("data-set", (value, ack) => {
+      socket.data = value;
+      ack("ok");
+    });
+
+    socket.on("data-get", (ack) => {
+      ack(socket.data ?? null);
+    });
+
+    socket.on("recovered?", (ack) => {
+      ack(socket.recovered);
     });
   });
 }

@@ -29,8 +29,11 @@ import (
 // StatusUnknownSession) was such an addition to version 1. Version 2
 // added core.Config's Cluster and RequestsTimeout to the Config record
 // (Init, ConfigReply): a changed record, so a new version. The cluster
-// kinds came with it.
-const Version = 2
+// kinds came with it. Version 3 added connection state recovery: the
+// Config record's RecoveryWindow, RecoveryMaxPackets and RecoveryMaxBytes,
+// and Recovered and Data at the end of ConnectRequested and Connected
+// (changed records again), with the SetRecoveryData command.
+const Version = 3
 
 // Kind names a record type. Its high byte is the class and its low byte the
 // index within it (see the table in wasm/ABI.md). Kinds fit in 16 bits so
@@ -86,6 +89,9 @@ const (
 	KindFetchSockets      Kind = 0x0214
 	KindAllRooms          Kind = 0x0215
 	KindServerSideEmit    Kind = 0x0216
+
+	// Connection state recovery (core/recovery.go), version 3.
+	KindSetRecoveryData Kind = 0x0217
 )
 
 // Engine-role commands (sio_handle): what an engine-only server
@@ -175,6 +181,7 @@ var kindNames = map[Kind]string{
 	KindFetchSockets:           "FetchSockets",
 	KindAllRooms:               "AllRooms",
 	KindServerSideEmit:         "ServerSideEmit",
+	KindSetRecoveryData:        "SetRecoveryData",
 	KindEngineSend:             "EngineSend",
 	KindRefReply:               "RefReply",
 	KindBroadcastReply:         "BroadcastReply",
@@ -277,7 +284,7 @@ func (r Role) Accepts(k Kind) bool {
 	case KindClusterReceived, KindClusterServers:
 		return r == RoleServer
 	}
-	return r == RoleServer && k >= KindAddNamespace && k <= KindServerSideEmit
+	return r == RoleServer && k >= KindAddNamespace && k <= KindSetRecoveryData
 }
 
 // Status is the result of an export: 0 for success, negative for an error.

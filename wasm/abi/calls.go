@@ -99,6 +99,15 @@ type (
 	}
 )
 
+// SetRecoveryData is core.Server.SetRecoveryData: the application's data
+// (JSON) for the saved session of a socket that just left, given back in
+// the ConnectRequested or Connected of its recovery. No reply; an unknown
+// socket (no session of it saved) is StatusUnknownSocket.
+type SetRecoveryData struct {
+	Socket wire.SocketID
+	Data   []byte
+}
+
 // EngineSend is the engine role's command to send frames to a session:
 // engine.Server.Send with the session named by its id. The frames are
 // Engine.IO packets as a transport carries them (eio.AppendPacket form: a
@@ -269,6 +278,10 @@ func AppendCall(dst []byte, r any) (Kind, []byte, error) {
 		b = appendBytes(b, r.Data)
 		b = appendBytesList(b, r.Attachments)
 		b = appendBool(b, r.WithAck)
+	case SetRecoveryData:
+		k = KindSetRecoveryData
+		b = appendString(b, string(r.Socket))
+		b = appendBytes(b, r.Data)
 	default:
 		return 0, dst, ErrUnknownKind
 	}
@@ -292,6 +305,9 @@ func appendConfig(b []byte, c core.Config) []byte {
 	b = appendBool(b, c.DynamicNamespaces)
 	b = appendBool(b, c.Cluster)               // version 2
 	b = appendI64(b, int64(c.RequestsTimeout)) // version 2
+	b = appendI64(b, int64(c.RecoveryWindow))  // version 3
+	b = appendI64(b, int64(c.RecoveryMaxPackets))
+	b = appendI64(b, int64(c.RecoveryMaxBytes))
 	return b
 }
 
@@ -324,6 +340,9 @@ func decodeConfig(d *dec) core.Config {
 	c.DynamicNamespaces = d.bool()
 	c.Cluster = d.bool()
 	c.RequestsTimeout = time.Duration(d.i64())
+	c.RecoveryWindow = time.Duration(d.i64())
+	c.RecoveryMaxPackets = d.int()
+	c.RecoveryMaxBytes = d.int()
 	return c
 }
 
@@ -404,6 +423,8 @@ func DecodeCall(k Kind, b []byte) (any, error) {
 		r = AllRooms{Nsp: d.string(), Local: d.bool()}
 	case KindServerSideEmit:
 		r = ServerSideEmit{Nsp: d.string(), Data: d.bytes(), Attachments: d.bytesList(), WithAck: d.bool()}
+	case KindSetRecoveryData:
+		r = SetRecoveryData{Socket: wire.SocketID(d.string()), Data: d.bytes()}
 	default:
 		return nil, ErrUnknownKind
 	}

@@ -92,11 +92,15 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 		b = appendString(b, r.Nsp)
 		b = appendBytes(b, r.Auth)
 		b = appendBool(b, r.Known)
+		b = appendBool(b, r.Recovered) // version 3
+		b = appendBytes(b, r.Data)
 	case wire.Connected:
 		k = KindConnectedOut
 		b = appendString(b, string(r.Socket))
 		b = appendString(b, string(r.SID))
 		b = appendString(b, r.Nsp)
+		b = appendBool(b, r.Recovered) // version 3
+		b = appendBytes(b, r.Data)
 	case wire.EventReceived:
 		k = KindEventReceived
 		b = appendString(b, string(r.Socket))
@@ -235,14 +239,22 @@ func DecodeResult(k Kind, b []byte) (any, error) {
 		r = wire.MessageReceived{SID: wire.SID(d.string()), Data: d.bytes(), Binary: d.bool()}
 	case KindConnectRequested:
 		r = wire.ConnectRequested{
-			Socket: wire.SocketID(d.string()),
-			SID:    wire.SID(d.string()),
-			Nsp:    d.string(),
-			Auth:   d.bytes(),
-			Known:  d.bool(),
+			Socket:    wire.SocketID(d.string()),
+			SID:       wire.SID(d.string()),
+			Nsp:       d.string(),
+			Auth:      d.bytes(),
+			Known:     d.bool(),
+			Recovered: d.bool(),
+			Data:      d.bytes(),
 		}
 	case KindConnectedOut:
-		r = wire.Connected{Socket: wire.SocketID(d.string()), SID: wire.SID(d.string()), Nsp: d.string()}
+		r = wire.Connected{
+			Socket:    wire.SocketID(d.string()),
+			SID:       wire.SID(d.string()),
+			Nsp:       d.string(),
+			Recovered: d.bool(),
+			Data:      d.bytes(),
+		}
 	case KindEventReceived:
 		r = wire.EventReceived{
 			Socket:      wire.SocketID(d.string()),

@@ -267,6 +267,8 @@ func (g *guest) perform(now clock.Instant, r any) (any, error) {
 		return refReply(s.AllRooms(now, r.Nsp, r.Local))
 	case abi.ServerSideEmit:
 		return refReply(s.ServerSideEmit(now, r.Nsp, r.Data, r.Attachments, r.WithAck))
+	case abi.SetRecoveryData:
+		return nil, s.SetRecoveryData(r.Socket, r.Data)
 	}
 	return nil, abi.ErrUnknownKind
 }

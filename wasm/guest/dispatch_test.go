@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +56,9 @@ func (g *guest) next(t *testing.T) any {
 			t.Fatalf("poll after growing = %x, want %x", r2, r)
 		}
 	}
-	o, err := abi.DecodeResult(k, g.xbuf[:n])
+	// a copy: the output's byte strings would alias the exchange area,
+	// which the next call overwrites (hosts copy them too)
+	o, err := abi.DecodeResult(k, append([]byte(nil), g.xbuf[:n]...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,12 +187,13 @@ func TestEngineRole(t *testing.T) {
 		abi.SocketsJoin{Target: core.Target{Nsp: "/"}}, abi.FetchSockets{Target: core.Target{Nsp: "/"}},
 		abi.AllRooms{Nsp: "/"}, abi.ServerSideEmit{Nsp: "/"},
 		wire.ClusterReceived{}, wire.ClusterServers{RequestID: "r", Servers: 2},
+		abi.SetRecoveryData{Socket: "s"},
 	} {
 		if r := g.call(t, c); r != int64(abi.StatusRole) {
 			t.Errorf("%T to the engine role = %d", c, r)
 		}
 	}
-	if r := g.handle(1, 0x0217, 0, 0, uint32(len(g.xbuf))); r != int64(abi.StatusUnknownKind) {
+	if r := g.handle(1, 0x0218, 0, 0, uint32(len(g.xbuf))); r != int64(abi.StatusUnknownKind) {
 		t.Errorf("undefined command = %d", r)
 	}
 	r := g.call(t, abi.StatsQuery{})
@@ -363,5 +367,79 @@ func TestClusterThroughTheDispatcher(t *testing.T) {
 	k, n := put(t, g, wire.ClusterServers{RequestID: "x", Servers: 1})
 	if r := g.handle(1, uint32(k), 0, n-1, uint32(len(g.xbuf))); r != int64(abi.StatusBadRecord) {
 		t.Errorf("short ClusterServers = %d", r)
+	}
+}
+
+// Connection state recovery through the dispatcher: the configuration
+// crosses, SetRecoveryData reaches the saved session (or is
+// StatusUnknownSocket), and the recovered socket's Connected carries
+// Recovered and the data.
+func TestRecoveryThroughTheDispatcher(t *testing.T) {
+	g := &guest{}
+	cfg := core.Config{RecoveryWindow: time.Minute, RecoveryMaxPackets: 10}
+	_, n := put(t, g, abi.Init{Role: abi.RoleServer, Config: cfg})
+	if st := g.newMachine(0, n); st != abi.StatusOK {
+		t.Fatalf("newMachine = %v", st)
+	}
+	g.next(t) // Wait
+	r := g.call(t, abi.ConfigQuery{})
+	c, err := abi.DecodeResult(abi.KindConfigReply, g.xbuf[:r])
+	if cc := c.(core.Config); err != nil || cc.RecoveryWindow != time.Minute || cc.RecoveryMaxPackets != 10 || cc.RecoveryMaxBytes != 64<<20 {
+		t.Fatalf("Config %+v %v", c, err)
+	}
+	if r := g.call(t, abi.SetRecoveryData{Socket: "nobody", Data: []byte(`{}`)}); r != int64(abi.StatusUnknownSocket) {
+		t.Errorf("SetRecoveryData(unknown) = %d", r)
+	}
+	// outs polls until Wait and returns the outputs before it.
+	outs := func() []any {
+		var l []any
+		for {
+			o := g.next(t)
+			if _, ok := o.(wire.Wait); ok {
+				return l
+			}
+			l = append(l, o)
+		}
+	}
+	connect := func(conn wire.ConnID, payload string) (wire.Connected, string) {
+		t.Helper()
+		g.call(t, wire.HTTPRequest{Conn: conn, Method: "GET", Query: "EIO=4&transport=websocket", WebSocket: true})
+		outs()
+		g.call(t, wire.Recv{Conn: conn, Data: []byte("40" + payload)})
+		var conn0 wire.Connected
+		var reply string
+		for _, o := range outs() {
+			switch o := o.(type) {
+			case wire.Connected:
+				conn0 = o
+			case wire.Send:
+				if reply == "" {
+					reply = string(o.Frames[0].Data)
+				}
+			}
+		}
+		return conn0, reply
+	}
+	first, reply := connect(1, "")
+	pid := reply[strings.Index(reply, `"pid":"`)+7:]
+	pid = pid[:strings.IndexByte(pid, '"')]
+	if first.Recovered || first.Socket == "" || pid == "" {
+		t.Fatalf("first connection %+v %q", first, reply)
+	}
+	g.call(t, core.Broadcast{Nsp: "/", Data: []byte(`["x"]`)})
+	sent := string(outs()[0].(wire.Broadcast).Frames[0].Data)
+	offset := sent[strings.LastIndex(sent[:len(sent)-2], `"`)+1 : len(sent)-2]
+	g.call(t, wire.Closed{Conn: 1, Error: true})
+	outs()
+	if r := g.call(t, abi.SetRecoveryData{Socket: first.Socket, Data: []byte(`{"n":1}`)}); r != 0 {
+		t.Fatalf("SetRecoveryData = %d", r)
+	}
+	k, n := put(t, g, abi.SetRecoveryData{Socket: first.Socket})
+	if r := g.handle(1, uint32(k), 0, n-1, uint32(len(g.xbuf))); r != int64(abi.StatusBadRecord) {
+		t.Errorf("short SetRecoveryData = %d", r)
+	}
+	back, _ := connect(2, `{"pid":"`+pid+`","offset":"`+offset+`"}`)
+	if back.Socket != first.Socket || !back.Recovered || string(back.Data) != `{"n":1}` {
+		t.Fatalf("recovered %+v, want %s with its data", back, first.Socket)
 	}
 }

@@ -229,6 +229,104 @@ func TestClusterCommands(t *testing.T) {
 	}
 }
 
+// Connection state recovery through core.wasm gives what the native core
+// gives: the configuration, the private id and offsets on the wire, the
+// recovered socket (Connected.Recovered and the data SetRecoveryData
+// attached, ConnectRequested's in a gated namespace) and the errors.
+func TestRecoveryCommands(t *testing.T) {
+	cfg := core.Config{RecoveryWindow: time.Minute, RecoveryMaxBytes: 1 << 20}
+	cfg.Seed = [32]byte{3, 1, 4, 1, 5, 9, 2, 6}
+	m := newTestMachine(t, cfg)
+	n := core.NewServer(cfg)
+	if got, want := m.Config(), n.Config(); !reflect.DeepEqual(got, want) || got.RecoveryWindow != time.Minute || got.RecoveryMaxPackets != 100_000 {
+		t.Fatalf("Config\n got %+v\nwant %+v", got, want)
+	}
+	type recovering interface {
+		Handle(clock.Instant, wire.Input) error
+		Poll() wire.Output
+		AddNamespace(name string, gated bool) error
+		AcceptConnect(now clock.Instant, id wire.SocketID) error
+		Broadcast(now clock.Instant, b core.Broadcast) (wire.AckRef, int, error)
+		SetRecoveryData(id wire.SocketID, data []byte) error
+	}
+	run := func(mc recovering) []string {
+		var log []string
+		var last []wire.Output
+		add := func(what string, r ...any) {
+			log = append(log, strings.TrimSpace(fmt.Sprintln(append([]any{what}, r...)...)))
+			outs, w := drain(t, mc)
+			for _, o := range outs {
+				log = append(log, fmt.Sprintf("  %#v", o))
+			}
+			log = append(log, fmt.Sprintf("  wait %d", w.Deadline))
+			last = outs
+		}
+		// the CONNECT reply's pid and the last offset of an event, as a
+		// client keeps them
+		field := func(conn wire.ConnID, prefix, key string) string {
+			for _, o := range last {
+				if s, ok := o.(wire.Send); ok && s.Conn == conn {
+					f := string(s.Frames[0].Data)
+					if i := strings.Index(f, `"`+key+`":"`); strings.HasPrefix(f, prefix) && i >= 0 {
+						v := f[i+len(key)+4:]
+						return v[:strings.IndexByte(v, '"')]
+					}
+				}
+			}
+			return ""
+		}
+		lastArg := func() string {
+			for _, o := range last {
+				if b, ok := o.(wire.Broadcast); ok {
+					f := string(b.Frames[0].Data)
+					f = f[:len(f)-2]
+					return f[strings.LastIndexByte(f, '"')+1:]
+				}
+			}
+			return ""
+		}
+		now := clock.Instant(time.Second)
+		add("gated", mc.AddNamespace("/g", true))
+		add("ws", mc.Handle(now, wire.HTTPRequest{Conn: 1, Method: "GET", Query: "EIO=4&transport=websocket", WebSocket: true}))
+		add("connect", mc.Handle(now, wire.Recv{Conn: 1, Data: []byte("40/g,")}))
+		req := last[0].(wire.ConnectRequested)
+		add("accept", mc.AcceptConnect(now, req.Socket))
+		pid := field(1, "40/g,", "pid")
+		add("broadcast", fmt.Sprint(mc.Broadcast(now, core.Broadcast{Nsp: "/g", Data: []byte(`["x",1]`)})))
+		offset := lastArg()
+		add("unknown socket", mc.SetRecoveryData("nobody", []byte(`{}`)))
+		add("lost", mc.Handle(now, wire.Closed{Conn: 1, Error: true}))
+		add("data", mc.SetRecoveryData(req.Socket, []byte(`{"user":"ann"}`)))
+		add("missed", fmt.Sprint(mc.Broadcast(now, core.Broadcast{Nsp: "/g", Data: []byte(`["y"]`)})))
+		now = now.Add(time.Second)
+		add("ws again", mc.Handle(now, wire.HTTPRequest{Conn: 2, Method: "GET", Query: "EIO=4&transport=websocket", WebSocket: true}))
+		add("recover", mc.Handle(now, wire.Recv{Conn: 2, Data: []byte(`40/g,{"pid":"` + pid + `","offset":"` + offset + `"}`)}))
+		again := last[0].(wire.ConnectRequested)
+		if again.Socket != req.Socket || !again.Recovered || string(again.Data) != `{"user":"ann"}` {
+			t.Errorf("%T: ConnectRequested %+v, want %s recovered with its data", mc, again, req.Socket)
+		}
+		add("accept", mc.AcceptConnect(now, again.Socket))
+		var conn wire.Connected
+		for _, o := range last {
+			if c, ok := o.(wire.Connected); ok {
+				conn = c
+			}
+		}
+		if conn.Socket != req.Socket || !conn.Recovered || string(conn.Data) != `{"user":"ann"}` {
+			t.Errorf("%T: Connected %+v, want %s recovered with its data", mc, conn, req.Socket)
+		}
+		add("consumed", mc.SetRecoveryData(req.Socket, nil))
+		return log
+	}
+	wl, nl := run(m), run(n)
+	if !reflect.DeepEqual(wl, nl) {
+		t.Fatalf("transcripts differ\nwasm:\n%s\nnative:\n%s", strings.Join(wl, "\n"), strings.Join(nl, "\n"))
+	}
+	if m.Err() != nil {
+		t.Fatal(m.Err())
+	}
+}
+
 // normalize makes empty slices nil, as the ABI does (wasm/ABI.md §8.1).
 func normalize(o wire.Output) wire.Output {
 	switch v := o.(type) {
@@ -295,7 +393,10 @@ func TestCompileRejects(t *testing.T) {
 			"version " + strconv.Itoa(abi.Version+1) + ", this host version " + strconv.Itoa(abi.Version)},
 		// A module built before the Config record grew (ABI 1) fails at
 		// load time, not as a misread Init.
-		{"version 1", tinyModule(abiFuncs(1), "", ""), ErrVersion, "the module speaks version 1, this host version 2"},
+		{"version 1", tinyModule(abiFuncs(1), "", ""), ErrVersion, "the module speaks version 1, this host version 3"},
+		// A module built before recovery (ABI 2: a shorter Config,
+		// ConnectRequested and Connected) fails the same way.
+		{"version 2", tinyModule(abiFuncs(2), "", ""), ErrVersion, "the module speaks version 2, this host version 3"},
 		{"missing export", tinyModule(abiFuncs(abi.Version)[:6], "", ""), ErrBadModule, "no export sio_poll"},
 		{"wrong signature", tinyModule(withFunc(abiFuncs(abi.Version), tinyFunc{"sio_poll", []byte{i32}, []byte{i64}, i64c(0)}), "", ""),
 			ErrBadModule, "export sio_poll has signature (func (param i32) (result i64)), want (func (param i32 i32) (result i64))"},

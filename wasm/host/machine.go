@@ -605,3 +605,17 @@ func (m *Machine) ServerSideEmit(now clock.Instant, nsp string, data []byte, att
 		abi.ServerSideEmit{Nsp: nsp, Data: data, Attachments: atts, WithAck: withAck})
 	return r.Ref, err
 }
+
+// ---- connection state recovery (core/recovery.go) ---------------------------
+
+// SetRecoveryData attaches the application's data (JSON) to the saved
+// session of a socket that just left; it comes back in the
+// ConnectRequested or Connected of its recovery
+// (core.Server.SetRecoveryData). core.ErrUnknownSocket if no session of
+// that socket is saved.
+func (m *Machine) SetRecoveryData(id wire.SocketID, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.call(0, abi.SetRecoveryData{Socket: id, Data: data})
+	return err
+}
