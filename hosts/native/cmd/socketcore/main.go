@@ -153,6 +153,8 @@ type clusterFlags struct {
 	specific        bool
 	requestsTimeout time.Duration
 	recovery        time.Duration
+	sharded         bool
+	subscription    string
 }
 
 func (c *clusterFlags) register(fs *flag.FlagSet) {
@@ -160,6 +162,8 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.key, "redis-key", "socket.io", "prefix of the cluster's Redis channels (the adapter's key option)")
 	fs.BoolVar(&c.specific, "redis-specific-response-channel", false, "answer requests on the requester's own channel (publishOnSpecificResponseChannel)")
 	fs.DurationVar(&c.requestsTimeout, "requests-timeout", 5*time.Second, "how long cluster requests (fetchSockets, serverSideEmit acks) wait for every server")
+	fs.BoolVar(&c.sharded, "redis-sharded", false, "speak the sharded adapter's protocol (SPUBLISH/SSUBSCRIBE, Redis 7; Node's createShardedAdapter)")
+	fs.StringVar(&c.subscription, "redis-subscription-mode", "", "sharded mode's subscriptionMode: dynamic (default), dynamic-private or static")
 	fs.DurationVar(&c.recovery, "recovery", 0, "connection state recovery window (maxDisconnectionDuration, e.g. 2m); 0: off")
 }
 
@@ -182,6 +186,7 @@ func (c *clusterFlags) apply(o *native.Options) error {
 		defer cancel()
 		a, err := redisadapter.New(ctx, redisadapter.Options{
 			Client: client, Prefix: c.key, PublishOnSpecificResponseChannel: c.specific, Receive: receive,
+			Sharded: c.sharded, SubscriptionMode: redisadapter.SubscriptionMode(c.subscription),
 		})
 		if err != nil {
 			client.Close()
