@@ -242,7 +242,7 @@ func includes(rooms, to, except []string) bool {
 }
 
 // resume gives a recovered socket its rooms and the packets it missed
-// (after its CONNECT answer).
+// (before its CONNECT answer, as Node does).
 func (s *Server) resume(so *socket) {
 	ss, missed := so.restored, so.missed
 	so.restored, so.missed = nil, nil

@@ -115,17 +115,22 @@ func TestRecoveryRestoresSocketAndMissedPackets(t *testing.T) {
 	h.wantIdle()
 
 	// back within the window, on a new session, with the last offset it saw
+	// what it missed comes first, then the CONNECT reply (as from Node)
 	back := h.connectWS()
-	rid, rpid, rconn := back.connectRecovering(resumePayload(pid, offset))
-	if rid != id || rpid != pid || !rconn.Recovered || string(rconn.Data) != `{"user":"ann"}` {
-		t.Fatalf("recovered %s/%s %+v, want %s/%s with data", rid, rpid, rconn, id, pid)
-	}
+	back.send("40" + resumePayload(pid, offset))
 	got := []string{back.text(), back.text()}
 	att := back.frame()
 	got = append(got, back.text())
 	if !strings.HasPrefix(got[0], `42["to-room","`) || !strings.HasPrefix(got[1], `451-["to-id",`+ph(0)+`,"`) || !strings.HasPrefix(got[2], `42["all","`) ||
 		!att.Binary || len(att.Data) != 1 {
 		t.Fatalf("missed packets %q", got)
+	}
+	var reply struct{ Sid, Pid string }
+	if f := back.text(); !strings.HasPrefix(f, "40{") || json.Unmarshal([]byte(f[2:]), &reply) != nil || reply.Sid != string(id) || reply.Pid != pid {
+		t.Fatalf("CONNECT reply %q, want sid %s pid %s", f, id, pid)
+	}
+	if rconn := app[wire.Connected](h); rconn.Socket != id || !rconn.Recovered || string(rconn.Data) != `{"user":"ann"}` {
+		t.Fatalf("recovered %+v, want %s with data", rconn, id)
 	}
 	back.wantQuiet()
 	if rooms := h.s.Rooms(id); !slices.Equal(rooms, []string{string(id), "room"}) {
@@ -271,11 +276,11 @@ func TestRecoveryThroughGatedNamespace(t *testing.T) {
 	}
 	back.wantQuiet() // nothing before the application's decision
 	h.do("Accept", func(now clock.Instant) error { return h.s.AcceptConnect(now, again.Socket) })
-	if f := back.text(); !strings.Contains(f, string(req.Socket)) {
-		t.Fatalf("CONNECT %q", f)
-	}
 	if f := back.text(); !strings.HasPrefix(f, `42/g,["missed","`) {
 		t.Fatalf("missed %q", f)
+	}
+	if f := back.text(); !strings.Contains(f, string(req.Socket)) {
+		t.Fatalf("CONNECT %q", f)
 	}
 	if conn := app[wire.Connected](h); !conn.Recovered || string(conn.Data) != `{"n":1}` {
 		t.Fatalf("Connected %+v", conn)

@@ -180,12 +180,14 @@ func (s *Server) accept(now clock.Instant, so *socket) {
 	}
 	b = append(b, '}')
 	s.scratch = b
-	s.sendPacket(c, sio.Packet{Type: sio.Connect, Nsp: n.name, Data: b}, nil, false, false)
 	ev := wire.Connected{Socket: so.id, SID: c.sess.ID, Nsp: n.name}
 	if so.restored != nil {
+		// Node sends what the socket missed before the CONNECT reply (the
+		// client buffers events until it is connected)
 		ev.Recovered, ev.Data = true, so.restored.data
 		s.resume(so)
 	}
+	s.sendPacket(c, sio.Packet{Type: sio.Connect, Nsp: n.name, Data: b}, nil, false, false)
 	s.eng.Push(ev)
 }
 

@@ -63,13 +63,13 @@ func TestRecoveryThroughTheHost(t *testing.T) {
 	w2.read()
 	b, _ := json.Marshal(map[string]string{"pid": reply.Pid, "offset": offset})
 	w2.send("40" + string(b))
-	if r := w2.read(); !strings.Contains(r, `"sid":"`+reply.Sid+`"`) {
-		t.Fatalf("recovery CONNECT reply %q, want sid %s", r, reply.Sid)
-	}
-	for _, want := range []string{`42["missed",2,"`, `42["everyone",3,"`} {
+	for _, want := range []string{`42["missed",2,"`, `42["everyone",3,"`} { // before the CONNECT reply, as from Node
 		if r := w2.read(); !strings.HasPrefix(r, want) {
 			t.Fatalf("missed packet %q, want %s...", r, want)
 		}
+	}
+	if r := w2.read(); !strings.Contains(r, `"sid":"`+reply.Sid+`"`) {
+		t.Fatalf("recovery CONNECT reply %q, want sid %s", r, reply.Sid)
 	}
 	again := within(t, conns, "recovered connection")
 	data, _ := again.data.(map[string]any)

@@ -61,7 +61,8 @@ var RecoveryScenarios = []Scenario{
 		}
 
 		// Back on a new session, with the pid and the last offset it saw:
-		// the same id, its data, then what it missed for it, in order.
+		// what it missed for it, in order, then the same id and its data
+		// (Node's order: the client buffers the events until connected).
 		d.ConnectWith(4, "/", Resume(pid, offset))
 		if c := Must[wire.Connected](d); c.Socket != a || !c.Recovered || string(c.Data) != `{"user":"ann"}` {
 			d.Fatalf("recovered %+v, want %s with its data", c, a)
@@ -69,7 +70,7 @@ var RecoveryScenarios = []Scenario{
 		if id, p := d.ConnectReply(4, "/"); id != a || p != pid {
 			d.Fatalf("CONNECT answer %s %s, want %s %s", id, p, a, pid)
 		}
-		d.WantFrames(4, `40{"sid":"`+string(a)+`","pid":"`+pid+`"}`, `42["to-room","`, `451-["to-id",{"_placeholder":true,"num":0},"`, `42["all","`)
+		d.WantFrames(4, `42["to-room","`, `451-["to-id",{"_placeholder":true,"num":0},"`, `42["all","`, `40{"sid":"`+string(a)+`","pid":"`+pid+`"}`)
 		if rooms := d.Rooms(a); len(rooms) != 2 || rooms[1] != "room" {
 			d.Fatalf("rooms after recovery %q", rooms)
 		}
@@ -148,7 +149,7 @@ var RecoveryScenarios = []Scenario{
 		}
 		d.WantFrames(2)
 		d.Do("AcceptConnect recovered", func(now clock.Instant) any { return d.M.AcceptConnect(now, again.Socket) })
-		d.WantFrames(2, `40/g,{"sid":"`+string(req.Socket)+`","pid":"`+pid+`"}`, `42/g,["missed","`)
+		d.WantFrames(2, `42/g,["missed","`, `40/g,{"sid":"`+string(req.Socket)+`","pid":"`+pid+`"}`)
 		if c := Must[wire.Connected](d); !c.Recovered || string(c.Data) != `{"n":1}` {
 			d.Fatalf("Connected %+v", c)
 		}
@@ -190,7 +191,7 @@ var RecoveryScenarios = []Scenario{
 		if c := Must[wire.Connected](d); c.Socket != a || !c.Recovered || c.Data != nil {
 			d.Fatalf("recovered %+v, want %s without data", c, a)
 		}
-		d.WantFrames(5, `40{"sid":"`+string(a)+`","pid":"`+pid+`"}`, `42["everyone","`)
+		d.WantFrames(5, `42["everyone","`, `40{"sid":"`+string(a)+`","pid":"`+pid+`"}`)
 		d.Query("Transport", func() any { return d.M.Transport(a) })
 	}},
 }
