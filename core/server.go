@@ -254,6 +254,9 @@ func (h *handler) Opened(now clock.Instant, es *engine.Session) {
 	c.reasm.Limits = s.limits
 	es.Owner = c
 	c.connectTimer = s.schedule(now.Add(s.cfg.ConnectTimeout), timerRef{kind: timerConnect, c: c})
+	if isV3(c) {
+		s.connect(now, c, "/", nil) // a v3 client joins "/" without CONNECT (eio3.go)
+	}
 }
 
 func (h *handler) Message(now clock.Instant, es *engine.Session, data []byte, binary bool) {

@@ -71,6 +71,12 @@ func (c *client) pendingFor(nsp string) *socket {
 
 // dispatch is client.ts ondecoded.
 func (s *Server) dispatch(now clock.Instant, c *client, p sio.Packet, atts [][]byte) {
+	if isV3(c) { // eio3.go
+		var auth []byte
+		if p.Nsp, auth = v3Namespace(p.Nsp); p.Type == sio.Connect {
+			p.Data = auth
+		}
+	}
 	so := c.sockets[p.Nsp]
 	if p.Type == sio.Connect {
 		if so != nil || c.pendingFor(p.Nsp) != nil {
@@ -142,7 +148,11 @@ func (s *Server) connect(now clock.Instant, c *client, name string, auth []byte)
 	if ss := so.restored; ss != nil {
 		so.id, so.pid, data = ss.sid, ss.pid, ss.data
 	} else {
-		so.id = wire.SocketID(s.eng.NewID())
+		if isV3(c) {
+			so.id = v3SocketID(name, c.sess.ID) // eio3.go
+		} else {
+			so.id = wire.SocketID(s.eng.NewID())
+		}
 		if s.recoveryOn() {
 			so.pid = s.eng.NewID()
 		}
@@ -180,6 +190,9 @@ func (s *Server) accept(now clock.Instant, so *socket) {
 	}
 	b = append(b, '}')
 	s.scratch = b
+	if isV3(c) {
+		b = nil // a v3 client's CONNECT reply has no payload (eio3.go)
+	}
 	ev := wire.Connected{Socket: so.id, SID: c.sess.ID, Nsp: n.name}
 	if so.restored != nil {
 		// Node sends what the socket missed before the CONNECT reply (the
@@ -249,6 +262,10 @@ func (s *Server) AcceptConnect(now clock.Instant, id wire.SocketID) error {
 func (s *Server) RejectConnect(now clock.Instant, id wire.SocketID, message string, data []byte) error {
 	so := s.takePending(id)
 	if so == nil || !so.c.sess.Open() {
+		return nil
+	}
+	if isV3(so.c) {
+		s.rejectV3(so, message, data) // eio3.go
 		return nil
 	}
 	s.sendConnectError(so.c, so.nsp.name, message, data)

@@ -1,6 +1,7 @@
 // Package eio is the Engine.IO protocol v4 packet and payload codec
-// (engine.io-protocol README, "Packet encoding" and "Payload" sections).
-// Pure functions over byte slices: no state, no I/O.
+// (engine.io-protocol README, "Packet encoding" and "Payload" sections), and
+// the v3 codec for servers that also accept v3 clients (v3.go). Pure
+// functions over byte slices: no state, no I/O.
 //
 // It may import only the standard library's pure packages.
 package eio

@@ -1,8 +1,9 @@
-// Package engine is the Engine.IO v4 server machine: handshakes, sessions,
-// heartbeat, long-polling buffers, the polling→WebSocket upgrade, limits and
-// the official server's HTTP errors. It knows nothing of namespaces: the
-// Socket.IO layer plugs in through Handler, and without one the machine is a
-// plain Engine.IO server that reports MessageReceived.
+// Package engine is the Engine.IO v4 server machine (and v3 with
+// Config.AllowEIO3): handshakes, sessions, heartbeat, long-polling buffers,
+// the polling→WebSocket upgrade, limits and the official server's HTTP
+// errors. It knows nothing of namespaces: the Socket.IO layer plugs in
+// through Handler, and without one the machine is a plain Engine.IO server
+// that reports MessageReceived.
 //
 // It performs no I/O and reads no clock: the host feeds wire.Input values with
 // the current instant and drains wire.Output values (STYLE.md §3). It may import
@@ -33,6 +34,11 @@ type Config struct {
 	MaxBufferedBytes int
 	Transports       Transports // default Polling|WebSocket
 	DisableUpgrades  bool       // do not offer "websocket" in the polling handshake
+	// AllowEIO3 accepts Engine.IO v3 clients (Socket.IO 2.x) besides v4,
+	// as Node's allowEIO3: a handshake whose EIO is not "4" is a v3 session
+	// (eio3.go). Off, such a handshake gets 400 "Unsupported protocol
+	// version".
+	AllowEIO3 bool
 	// Seed seeds the session id generator. Hosts pass crypto-random bytes.
 	Seed [32]byte
 }

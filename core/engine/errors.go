@@ -30,6 +30,7 @@ const (
 	ContentTypeJSON    = "application/json"
 	ContentTypePayload = "text/plain; charset=UTF-8"
 	ContentTypeOK      = "text/html"
+	ContentTypeBinary  = "application/octet-stream" // a v3 binary payload
 )
 
 // errorResponse is the official abortRequest answer: 400 (403 for Forbidden)

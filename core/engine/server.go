@@ -194,6 +194,7 @@ const upgradeNoopDelay = 100 * time.Millisecond
 
 var (
 	pingFrame  = []byte("2")
+	pongFrame  = []byte("3")
 	pongProbe  = []byte("3probe")
 	noopFrame  = []byte("6")
 	closeFrame = []byte("1")
@@ -204,6 +205,19 @@ var (
 type query struct {
 	eio, transport, sid string
 	hasSID              bool
+	b64                 bool   // b64 is set and not empty: binary goes as base64
+	j                   string // the JSONP callback index
+	hasJ                bool   // j is present (even empty): JSONP polling
+}
+
+// protocol is the protocol revision a request asks for: 4 for EIO=4, 3 for
+// anything else (engine.io computeProtocolRevision: "3rd revision by
+// default").
+func (q *query) protocol() uint8 {
+	if q.eio == "4" {
+		return 4
+	}
+	return 3
 }
 
 func parseQuery(q string) query {
@@ -226,6 +240,10 @@ func parseQuery(q string) query {
 			r.transport = unescape(v)
 		case "sid":
 			r.sid, r.hasSID = unescape(v), true
+		case "b64":
+			r.b64 = v != ""
+		case "j":
+			r.j, r.hasJ = unescape(v), true
 		}
 	}
 	return r
@@ -305,6 +323,11 @@ func (e *Server) request(now clock.Instant, r wire.HTTPRequest) {
 			return
 		}
 		if r.WebSocket {
+			if q.protocol() != s.protocol {
+				// verify: PROTOCOL_MISMATCH, checked before the upgrade
+				e.Push(errorResponse(r.Conn, ErrBadRequest, true))
+				return
+			}
 			if q.transport != "websocket" {
 				// server.ts onWebSocket: "transport doesnt handle
 				// upgraded requests" — accepted, then closed.
@@ -312,13 +335,13 @@ func (e *Server) request(now clock.Instant, r wire.HTTPRequest) {
 				e.Push(wire.CloseConn{Conn: r.Conn})
 				return
 			}
-			e.upgradeRequest(now, s, r)
+			e.upgradeRequest(now, s, r, q.b64)
 			return
 		}
 		// Only polling runs over plain HTTP requests: a plain request
 		// naming the websocket transport would otherwise be parked on a
 		// WebSocket session and never answered.
-		if s.transport() != q.transport || q.transport != "polling" || (q.eio != "" && q.eio != "4") {
+		if s.transport() != q.transport || q.transport != "polling" || q.protocol() != s.protocol {
 			e.Push(errorResponse(r.Conn, ErrBadRequest, false))
 			return
 		}
@@ -334,7 +357,7 @@ func (e *Server) request(now clock.Instant, r wire.HTTPRequest) {
 		e.Push(errorResponse(r.Conn, ErrBadRequest, false))
 		return
 	}
-	if q.eio != "4" {
+	if q.eio != "4" && !e.cfg.AllowEIO3 {
 		e.Push(errorResponse(r.Conn, ErrUnsupportedProtocol, r.WebSocket))
 		return
 	}
@@ -345,7 +368,7 @@ func (e *Server) request(now clock.Instant, r wire.HTTPRequest) {
 		e.Push(errorResponse(r.Conn, ErrBadRequest, r.WebSocket))
 		return
 	}
-	e.handshake(now, r.Conn, r.WebSocket)
+	e.handshake(now, r.Conn, r.WebSocket, &q)
 }
 
 func (e *Server) newSID() wire.SID {
@@ -389,8 +412,16 @@ func (e *Server) handshakeJSON(sid wire.SID, websocket bool) []byte {
 	return append(b, '}')
 }
 
-func (e *Server) handshake(now clock.Instant, conn wire.ConnID, websocket bool) {
-	s := &Session{ID: wire.SID(e.NewID()), state: stateOpen}
+func (e *Server) handshake(now clock.Instant, conn wire.ConnID, websocket bool, q *query) {
+	s := &Session{ID: wire.SID(e.NewID()), state: stateOpen, protocol: q.protocol()}
+	if websocket {
+		s.wsB64 = q.b64
+	} else {
+		s.pollB64 = q.b64
+		if q.hasJ {
+			s.jsonp = jsonpHead(q.j)
+		}
+	}
 	e.sessions[s.ID] = s
 	open := wire.Frame{Data: e.handshakeJSON(s.ID, websocket)}
 	if websocket {
@@ -403,7 +434,13 @@ func (e *Server) handshake(now clock.Instant, conn wire.ConnID, websocket bool) 
 		e.conns[conn] = connRef{s, connGet}
 		e.queue(s, open, false)
 	}
-	s.pingTimer = e.schedule(s, timerPing, now.Add(e.cfg.PingInterval))
+	if s.protocol == 3 {
+		// v3: the client pings; it must do so within pingInterval +
+		// pingTimeout of the handshake and of each ping
+		s.pongTimer = e.schedule(s, timerPong, now.Add(e.cfg.PingInterval+e.cfg.PingTimeout))
+	} else {
+		s.pingTimer = e.schedule(s, timerPing, now.Add(e.cfg.PingInterval))
+	}
 	e.Push(wire.SessionOpened{SID: s.ID, Conn: conn, WebSocket: websocket})
 	if e.handler != nil {
 		e.handler.Opened(now, s)
@@ -427,10 +464,10 @@ func (e *Server) pollingRequest(now clock.Instant, s *Session, r wire.HTTPReques
 				// the buffer drains first; "1" goes alone in the next
 				// response (see close: the official client would drop
 				// packets sharing a payload with the close packet)
-				e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: e.payload(s, nil)})
+				e.respondPayload(r.Conn, s, nil)
 				return
 			}
-			e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypePayload, Body: s.lastBody})
+			e.respondPayload(r.Conn, s, s.lastBody)
 			e.forget(s)
 			return
 		}
@@ -455,14 +492,31 @@ func (e *Server) pollingRequest(now clock.Instant, s *Session, r wire.HTTPReques
 			e.close(now, s, wire.ReasonTransportError, closeSendClose)
 			return
 		}
-		if r.Binary {
+		if r.Binary && s.protocol == 4 {
 			// v4 polling is text only (polling.ts onDataRequest "invalid content")
 			e.Push(wire.Respond{Conn: r.Conn, Status: 400})
 			e.close(now, s, wire.ReasonTransportError, closeSendClose)
 			return
 		}
+		body := r.Body
+		if s.jsonp != nil {
+			// polling-jsonp.ts onData: the payload is the form field d; a
+			// body without exactly one d (or a binary one) is ignored
+			var ok bool
+			if body, ok = jsonpData(body); !ok || r.Binary {
+				e.Push(wire.Respond{Conn: r.Conn, Status: 200, ContentType: ContentTypeOK, Body: okBody})
+				return
+			}
+		}
+		decode := eio.DecodePayload
+		if s.protocol == 3 {
+			decode = eio.DecodePayloadV3
+			if r.Binary {
+				decode = eio.DecodeBinaryPayloadV3
+			}
+		}
 		clientClosed := false
-		err := eio.DecodePayload(r.Body, func(p eio.Packet) bool {
+		err := decode(body, func(p eio.Packet) bool {
 			if p.Type == eio.Close {
 				clientClosed = true
 				return false
@@ -488,14 +542,14 @@ func (e *Server) pollingRequest(now clock.Instant, s *Session, r wire.HTTPReques
 var okBody = []byte("ok")
 
 // upgradeRequest is onWebSocket for a WebSocket carrying a sid.
-func (e *Server) upgradeRequest(now clock.Instant, s *Session, r wire.HTTPRequest) {
+func (e *Server) upgradeRequest(now clock.Instant, s *Session, r wire.HTTPRequest, b64 bool) {
 	if s.state != stateOpen || s.ws != 0 || s.probe != 0 || e.cfg.DisableUpgrades {
 		// already upgraded or upgrading: accepted, then closed (as Node does)
 		e.Push(wire.AcceptWebSocket{Conn: r.Conn})
 		e.Push(wire.CloseConn{Conn: r.Conn})
 		return
 	}
-	s.probe = r.Conn
+	s.probe, s.probeB64 = r.Conn, b64
 	e.conns[r.Conn] = connRef{s, connProbe}
 	e.Push(wire.AcceptWebSocket{Conn: r.Conn})
 	s.upgradeTimer = e.schedule(s, timerUpgrade, now.Add(e.cfg.UpgradeTimeout))
@@ -513,11 +567,19 @@ func (e *Server) recv(now clock.Instant, in wire.Recv) {
 		e.close(now, s, wire.ReasonTransportError, closeSendClose)
 		return
 	}
-	p, err := eio.DecodePacket(in.Data, in.Binary)
+	var (
+		p   eio.Packet
+		err error
+	)
+	if s.protocol == 3 {
+		p, err = eio.DecodePacketV3(in.Data, in.Binary)
+	} else {
+		p, err = eio.DecodePacket(in.Data, in.Binary)
+	}
 	switch ref.kind {
 	case connProbe:
 		switch {
-		case err == nil && p.Type == eio.Ping && string(p.Data) == "probe" && !s.upgrading:
+		case err == nil && p.Type == eio.Ping && !p.Binary && string(p.Data) == "probe" && !s.upgrading:
 			e.Push(wire.Send{Conn: in.Conn, Frames: []wire.Frame{{Data: pongProbe}}})
 			s.upgrading = true
 			if s.get != 0 && len(s.buf) == 0 {
@@ -561,7 +623,7 @@ func (e *Server) completeUpgrade(now clock.Instant, s *Session) {
 		e.Push(errorResponse(s.get, ErrBadRequest, false))
 		s.get = 0
 	}
-	s.ws, s.probe, s.upgrading = s.probe, 0, false
+	s.ws, s.probe, s.upgrading, s.wsB64 = s.probe, 0, false, s.probeB64
 	e.conns[s.ws] = connRef{s, connWS}
 	e.Push(wire.SessionUpgraded{SID: s.ID, Conn: s.ws})
 	if len(s.buf) > 0 {
@@ -599,7 +661,7 @@ func (e *Server) packet(now clock.Instant, s *Session, p eio.Packet) {
 	if s.state != stateOpen {
 		return
 	}
-	if p.Type != eio.Pong && s.pongTimer != 0 && !s.refreshedPong {
+	if s.protocol == 4 && p.Type != eio.Pong && s.pongTimer != 0 && !s.refreshedPong {
 		// engine.io 6.6.13: other traffic while a pong is awaited pushes
 		// the pong deadline back, once per ping
 		s.refreshedPong = true
@@ -608,10 +670,23 @@ func (e *Server) packet(now clock.Instant, s *Session, p eio.Packet) {
 	}
 	switch p.Type {
 	case eio.Pong:
+		if s.protocol == 3 {
+			// v3: the server never pings ("invalid heartbeat direction")
+			e.close(now, s, wire.ReasonTransportError, closeSendClose)
+			return
+		}
 		e.cancel(&s.pongTimer)
 		e.cancel(&s.pingTimer)
 		s.pingTimer = e.schedule(s, timerPing, now.Add(e.cfg.PingInterval))
 	case eio.Ping:
+		if s.protocol == 3 {
+			// v3: the client pings; the server answers a bare pong (the
+			// ping's data is not echoed) and restarts the liveness timer
+			e.cancel(&s.pongTimer)
+			s.pongTimer = e.schedule(s, timerPong, now.Add(e.cfg.PingInterval+e.cfg.PingTimeout))
+			e.queue(s, wire.Frame{Data: pongFrame}, false)
+			return
+		}
 		// v4: the server pings; a client ping is "invalid heartbeat direction"
 		e.close(now, s, wire.ReasonTransportError, closeSendClose)
 	case eio.Message:

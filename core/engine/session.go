@@ -24,6 +24,7 @@ type Session struct {
 	Owner any
 
 	state        state
+	protocol     uint8       // Engine.IO protocol revision: 4, or 3 (Config.AllowEIO3)
 	ws           wire.ConnID // the WebSocket transport, 0 while polling
 	get          wire.ConnID // the parked polling GET, 0 if none
 	probe        wire.ConnID // a WebSocket probing for the upgrade
@@ -36,10 +37,18 @@ type Session struct {
 	upgradeTimer clock.TimerID
 	closeTimer   clock.TimerID
 	noopTimer    clock.TimerID // a noop for a GET parked during an upgrade
-	lastBody     []byte        // what a GET on a closing session receives
+	lastBody     []byte        // the frame a GET on a closing session receives
 	// refreshedPong: the pong deadline was already pushed back once for
 	// this ping
 	refreshedPong bool
+	// The transports' formats, fixed by the request that made each (as
+	// Node's Transport reads its own request's query): pollB64, a v3
+	// polling client that cannot take binary payloads; wsB64 and
+	// probeB64, a WebSocket (or probe) whose binary messages go as base64
+	// text (b64=1); jsonp, the JSONP callback head of a JSONP polling
+	// session (j=N), nil for XHR.
+	pollB64, wsB64, probeB64 bool
+	jsonp                    []byte
 }
 
 func (s *Session) transport() string {
@@ -57,6 +66,63 @@ func (s *Session) Open() bool { return s.state == stateOpen }
 
 // WebSocket returns the session's WebSocket connection, 0 while polling.
 func (s *Session) WebSocket() wire.ConnID { return s.ws }
+
+// Protocol is the session's Engine.IO protocol revision: 4, or 3 for a v3
+// client (Socket.IO 2.x) accepted with Config.AllowEIO3. The Socket.IO layer
+// serves a v3 session as Node's socket.io does a client whose
+// conn.protocol is 3.
+func (s *Session) Protocol() int { return int(s.protocol) }
+
+// wsFormat is how binary messages go on s's WebSocket: wsNative (the raw
+// frame, v4), wsB64V4 ("b"+base64 text), wsBinV3 (type byte 4 + data),
+// wsB64V3 ("b4"+base64 text).
+func (s *Session) wsFormat() uint8 {
+	f := wsNative
+	if s.wsB64 {
+		f = wsB64V4
+	}
+	if s.protocol == 3 {
+		f += wsBinV3
+	}
+	return f
+}
+
+const (
+	wsNative uint8 = iota
+	wsB64V4
+	wsBinV3
+	wsB64V3
+	wsFormats
+)
+
+func hasBinary(frames []wire.Frame) bool {
+	for _, f := range frames {
+		if f.Binary {
+			return true
+		}
+	}
+	return false
+}
+
+// wsFrames returns frames (AppendPacket form) as written on a WebSocket of
+// format f: the same slice unless a binary message must be rewritten.
+func wsFrames(frames []wire.Frame, f uint8) []wire.Frame {
+	if f == wsNative || !hasBinary(frames) {
+		return frames
+	}
+	out := make([]wire.Frame, len(frames))
+	for i, fr := range frames {
+		switch {
+		case !fr.Binary:
+			out[i] = fr
+		case f == wsBinV3:
+			out[i] = wire.Frame{Data: eio.AppendBinaryMessageV3(make([]byte, 0, 1+len(fr.Data)), fr.Data), Binary: true}
+		default:
+			out[i] = wire.Frame{Data: eio.AppendBase64Message(nil, fr.Data, f == wsB64V3)}
+		}
+	}
+	return out
+}
 
 func (e *Server) markDirty(s *Session) {
 	if !s.dirty {
@@ -95,7 +161,7 @@ func (e *Server) flushDirty() {
 			continue
 		}
 		if s.ws != 0 {
-			e.pushRaw(wire.Send{Conn: s.ws, Frames: s.buf})
+			e.pushRaw(wire.Send{Conn: s.ws, Frames: wsFrames(s.buf, s.wsFormat())})
 			s.buf, s.bufBytes = nil, 0
 		} else if s.get != 0 {
 			e.flushPolling(s)
@@ -104,31 +170,62 @@ func (e *Server) flushDirty() {
 	e.dirty = e.dirty[:0]
 }
 
-// payload joins the buffered frames (and extra, if any) into one v4 polling
-// payload and empties the buffer.
-func (e *Server) payload(s *Session, extra []byte) []byte {
-	n := len(extra)
+// payload joins the buffered frames (and the text frame extra, if any) into
+// one polling payload in s's format, empties the buffer, and returns the
+// body and its content type. v4: the frames joined by the separator, binary
+// as "b"+base64. v3: "<length>:<packet>" entries, binary as "b4"+base64, or
+// (a client that supports binary, when a binary message is in the payload)
+// the v3 binary payload. JSONP wraps either in its callback.
+func (e *Server) payload(s *Session, extra []byte) ([]byte, string) {
+	n := len(extra) + 8
 	for _, f := range s.buf {
-		n += len(f.Data)*4/3 + 4
+		n += len(f.Data)*4/3 + 8
 	}
 	b := make([]byte, 0, n)
-	for _, f := range s.buf {
-		b = eio.AppendEncodedToPayload(b, f.Data, f.Binary)
-	}
-	if extra != nil {
-		b = eio.AppendEncodedToPayload(b, extra, false)
+	ct := ContentTypePayload
+	switch {
+	case s.protocol == 4:
+		for _, f := range s.buf {
+			b = eio.AppendEncodedToPayload(b, f.Data, f.Binary)
+		}
+		if extra != nil {
+			b = eio.AppendEncodedToPayload(b, extra, false)
+		}
+	case !s.pollB64 && hasBinary(s.buf):
+		for _, f := range s.buf {
+			b = eio.AppendBinaryPayloadV3(b, f.Data, f.Binary)
+		}
+		if extra != nil {
+			b = eio.AppendBinaryPayloadV3(b, extra, false)
+		}
+		ct = ContentTypeBinary
+	default:
+		for _, f := range s.buf {
+			b = eio.AppendPayloadV3(b, f.Data, f.Binary)
+		}
+		if extra != nil {
+			b = eio.AppendPayloadV3(b, extra, false)
+		}
 	}
 	for i := range s.buf {
 		s.buf[i] = wire.Frame{}
 	}
 	s.buf, s.bufBytes = s.buf[:0], 0
-	return b
+	if s.jsonp != nil {
+		b, ct = appendJSONP(nil, s.jsonp, b, ct == ContentTypeBinary), ContentTypePayload
+	}
+	return b, ct
+}
+
+// respondPayload answers the polling GET conn with payload(s, extra).
+func (e *Server) respondPayload(conn wire.ConnID, s *Session, extra []byte) {
+	body, ct := e.payload(s, extra)
+	e.pushRaw(wire.Respond{Conn: conn, Status: 200, ContentType: ct, Body: body})
 }
 
 func (e *Server) flushPolling(s *Session) {
-	body := e.payload(s, nil)
 	delete(e.conns, s.get)
-	e.pushRaw(wire.Respond{Conn: s.get, Status: 200, ContentType: ContentTypePayload, Body: body})
+	e.respondPayload(s.get, s, nil)
 	s.get = 0
 }
 
@@ -140,10 +237,10 @@ func (e *Server) Send(s *Session, frames []wire.Frame, volatile, compress bool) 
 	if (volatile || compress) && s.state == stateOpen && s.ws != 0 {
 		// the flags are for the host's writer: send now, after what is queued
 		if len(s.buf) > 0 {
-			e.pushRaw(wire.Send{Conn: s.ws, Frames: s.buf})
+			e.pushRaw(wire.Send{Conn: s.ws, Frames: wsFrames(s.buf, s.wsFormat())})
 			s.buf, s.bufBytes = nil, 0
 		}
-		e.pushRaw(wire.Send{Conn: s.ws, Frames: frames, Volatile: volatile, Compress: compress})
+		e.pushRaw(wire.Send{Conn: s.ws, Frames: wsFrames(frames, s.wsFormat()), Volatile: volatile, Compress: compress})
 		return
 	}
 	for _, f := range frames {
@@ -154,23 +251,32 @@ func (e *Server) Send(s *Session, frames []wire.Frame, volatile, compress bool) 
 // SendMany queues the same frames for many sessions: every WebSocket session
 // is served by one wire.Broadcast output (frames encoded once, written by the
 // host to each connection), polling sessions get the frames in their buffers.
+// When the frames hold a binary message, WebSocket sessions that take it in
+// another form (v3, b64) get one more Broadcast per form.
 func (e *Server) SendMany(sessions []*Session, frames []wire.Frame, volatile, compress bool) {
 	e.flushDirty() // keep per-connection order: earlier frames go first
-	var conns []wire.ConnID
+	var groups [wsFormats][]wire.ConnID
+	bin := hasBinary(frames)
 	for _, s := range sessions {
 		if s.state != stateOpen {
 			continue
 		}
 		if s.ws != 0 {
-			conns = append(conns, s.ws)
+			f := wsNative
+			if bin {
+				f = s.wsFormat()
+			}
+			groups[f] = append(groups[f], s.ws)
 			continue
 		}
 		for _, f := range frames {
 			e.queue(s, f, volatile)
 		}
 	}
-	if len(conns) > 0 {
-		e.pushRaw(wire.Broadcast{Conns: conns, Frames: frames, Volatile: volatile, Compress: compress})
+	for f, conns := range groups {
+		if len(conns) > 0 {
+			e.pushRaw(wire.Broadcast{Conns: conns, Frames: wsFrames(frames, uint8(f)), Volatile: volatile, Compress: compress})
+		}
 	}
 }
 
@@ -206,7 +312,7 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 	if s.ws != 0 {
 		if mode != closeSendNone {
 			if len(s.buf) > 0 {
-				e.pushRaw(wire.Send{Conn: s.ws, Frames: s.buf})
+				e.pushRaw(wire.Send{Conn: s.ws, Frames: wsFrames(s.buf, s.wsFormat())})
 			}
 			e.pushRaw(wire.CloseConn{Conn: s.ws})
 		}
@@ -228,15 +334,13 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 		s.buf, s.bufBytes = nil, 0
 		linger, s.lastBody = true, noopFrame
 	} else if s.get != 0 {
-		var body []byte
-		switch mode {
-		case closeSendNoop:
-			body = noopFrame
-		default:
-			body = e.payload(s, closeFrame)
+		extra := closeFrame
+		if mode == closeSendNoop {
+			s.buf, s.bufBytes = nil, 0 // only the noop
+			extra = noopFrame
 		}
 		delete(e.conns, s.get)
-		e.pushRaw(wire.Respond{Conn: s.get, Status: 200, ContentType: ContentTypePayload, Body: body})
+		e.respondPayload(s.get, s, extra)
 		s.get = 0
 	}
 	if !linger {
