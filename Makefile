@@ -44,6 +44,7 @@ size: wasm
 fuzz:
 	@set -e; for pkg_target in \
 	  ./core/eio:FuzzDecodePacket ./core/eio:FuzzDecodePayload \
+	  ./core/eio:FuzzDecodePayloadV3 ./core/eio:FuzzDecodeBinaryPayloadV3 ./core/eio:FuzzDecodePacketV3 \
 	  ./core/sio:FuzzDecode ./core/sio:FuzzReassembler \
 	  ./core/internal/jsontext:FuzzValidate ./core/internal/jsontext:FuzzQuote \
 	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord ./core/client:FuzzClientInputs \

@@ -28,5 +28,16 @@ type Adapter interface {
 	Close() error
 }
 
+// RoomWatcher is an Adapter that wants to know which rooms have sockets on
+// this server (Redis's sharded adapter in its dynamic subscription modes
+// subscribes per room). The host calls RoomCreated when the first local
+// socket of nsp joins room (socket id rooms included) and RoomDeleted when
+// the last one leaves, in that order per room (wire.RoomCreated and
+// wire.RoomDeleted from the core). Both must be cheap and never block.
+type RoomWatcher interface {
+	RoomCreated(nsp, room string)
+	RoomDeleted(nsp, room string)
+}
+
 // Receive takes the messages of the other servers.
 type Receive func(m wire.ClusterMessage)

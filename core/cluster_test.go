@@ -444,3 +444,38 @@ func TestClusterIgnoresStrayMessages(t *testing.T) {
 		t.Fatalf("%+v", done)
 	}
 }
+
+// Rooms coming and going are reported in a cluster (for adapters that
+// subscribe per room), once each, socket id rooms included.
+func TestClusterRoomEvents(t *testing.T) {
+	tc := newTestCluster(t, 1)
+	h := tc.nodes[0]
+	c1, c2 := h.connectWS(), h.connectWS()
+	id1, id2 := c1.join("/"), c2.join("/")
+	h.s.Join(id1, "r")
+	h.s.Join(id2, "r")
+	h.s.Leave(id1, "r")
+	h.s.Leave(id2, "r")
+	c1.send("41")
+	h.wantLeft(id1, wire.ReasonClientNamespaceDisconnect)
+	var got []string
+	for _, o := range h.roomEvents {
+		switch o := o.(type) {
+		case wire.RoomCreated:
+			got = append(got, "+"+o.Room)
+		case wire.RoomDeleted:
+			got = append(got, "-"+o.Room)
+		}
+	}
+	want := []string{"+" + string(id1), "+" + string(id2), "+r", "-r", "-" + string(id1)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("room events %q, want %q", got, want)
+	}
+	// and none outside a cluster
+	h2 := newHarness(t, testConfig())
+	c := h2.connectWS()
+	h2.s.Join(c.join("/"), "r")
+	if len(h2.roomEvents) != 0 {
+		t.Fatalf("room events outside a cluster: %v", h2.roomEvents)
+	}
+}

@@ -67,6 +67,8 @@ type harness struct {
 	inRefs    map[wire.AckRef]bool // EventReceived.Ack refs
 	connReqs  map[wire.SocketID]bool
 	lastInput string
+	// RoomCreated/RoomDeleted, which the want* helpers do not queue
+	roomEvents []wire.Output
 }
 
 func newHarness(t testing.TB, cfg Config) *harness {
@@ -153,8 +155,12 @@ func (h *harness) drain(afterTimeout bool) {
 		if h.onOutput != nil {
 			h.onOutput(o)
 		}
-		if h.keep {
-			h.out = append(h.out, o)
+		switch o.(type) {
+		case wire.RoomCreated, wire.RoomDeleted: // kept in roomEvents (check)
+		default:
+			if h.keep {
+				h.out = append(h.out, o)
+			}
 		}
 	}
 }
@@ -282,6 +288,11 @@ func (h *harness) check(o wire.Output) {
 		}
 	case wire.ClusterRequestDone:
 		h.resolve(o.Ref)
+	case wire.RoomCreated, wire.RoomDeleted:
+		if !h.s.cfg.Cluster {
+			h.fatalf("%T from a server outside a cluster", o)
+		}
+		h.roomEvents = append(h.roomEvents, o)
 	case wire.ServerSideEmitReceived:
 		if o.Ack != 0 {
 			if h.inRefs[o.Ack] || h.issued[o.Ack] {

@@ -1,5 +1,7 @@
 package core
 
+import "github.com/socketcore/socketcore/core/wire"
+
 // socketSet is an insertion-ordered set of sockets with O(1) add/remove
 // (swap-remove). Its iteration order depends only on the sequence of
 // operations, never on map randomness, so broadcasts and simulations replay
@@ -47,6 +49,20 @@ type namespace struct {
 	sockets socketSet
 	rooms   map[string]*socketSet
 	ids     uint64 // ack id counter shared by emits and broadcasts (namespace.ts _ids)
+	srv     *Server
+}
+
+// roomEvent reports a room that came to be or went away, for a cluster
+// adapter that subscribes per room (Redis's sharded dynamic modes).
+func (n *namespace) roomEvent(created bool, room string) {
+	if n.srv == nil || !n.srv.cfg.Cluster {
+		return
+	}
+	if created {
+		n.srv.eng.Push(wire.RoomCreated{Nsp: n.name, Room: room})
+	} else {
+		n.srv.eng.Push(wire.RoomDeleted{Nsp: n.name, Room: room})
+	}
 }
 
 func (n *namespace) join(s *socket, room string) {
@@ -60,6 +76,7 @@ func (n *namespace) join(s *socket, room string) {
 	if set == nil {
 		set = &socketSet{}
 		n.rooms[room] = set
+		n.roomEvent(true, room)
 	}
 	set.add(s)
 }
@@ -75,6 +92,7 @@ func (n *namespace) leave(s *socket, room string) {
 		set.remove(s)
 		if set.len() == 0 {
 			delete(n.rooms, room)
+			n.roomEvent(false, room)
 		}
 	}
 }
@@ -85,6 +103,7 @@ func (n *namespace) leaveAll(s *socket) {
 			set.remove(s)
 			if set.len() == 0 {
 				delete(n.rooms, room)
+				n.roomEvent(false, room)
 			}
 		}
 	}

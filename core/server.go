@@ -149,7 +149,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.RecoveryWindow > 0 {
 		s.rec.init(cfg.Seed)
 	}
-	s.nsps["/"] = &namespace{name: "/", rooms: make(map[string]*socketSet)}
+	s.nsps["/"] = &namespace{name: "/", rooms: make(map[string]*socketSet), srv: s}
 	return s
 }
 
@@ -168,7 +168,7 @@ func (s *Server) AddNamespace(name string, gated bool) error {
 		n.gated = gated
 		return nil
 	}
-	s.nsps[name] = &namespace{name: name, gated: gated, rooms: make(map[string]*socketSet)}
+	s.nsps[name] = &namespace{name: name, gated: gated, rooms: make(map[string]*socketSet), srv: s}
 	return nil
 }
 

@@ -159,7 +159,7 @@ func (s *Server) connect(now clock.Instant, c *client, name string, auth []byte)
 	}
 	if n == nil || n.gated {
 		if n == nil {
-			so.nsp = &namespace{name: name} // placeholder until accepted
+			so.nsp = &namespace{name: name, srv: s} // placeholder until accepted
 		}
 		c.pendingSockets = append(c.pendingSockets, so)
 		s.pending[so.id] = so

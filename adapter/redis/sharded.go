@@ -30,10 +30,7 @@ import (
 // disconnect), in that order per room. Both are cheap and never block on
 // Redis: the subscriptions are made by a goroutine of the adapter. Calls
 // are idempotent and may come before AddNamespace.
-type RoomWatcher interface {
-	RoomCreated(nsp, room string)
-	RoomDeleted(nsp, room string)
-}
+type RoomWatcher = adapter.RoomWatcher
 
 var _ RoomWatcher = (*Adapter)(nil)
 

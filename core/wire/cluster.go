@@ -159,6 +159,16 @@ type ServerSideEmitReceived struct {
 	Ack         AckRef
 }
 
+// RoomCreated and RoomDeleted report a room of Nsp that came to be (its
+// first member) or went away (its last left), socket id rooms included,
+// for cluster adapters that subscribe per room (Redis's sharded adapter in
+// its dynamic modes). Only with Config.Cluster.
+type RoomCreated struct{ Nsp, Room string }
+type RoomDeleted struct{ Nsp, Room string }
+
+func (RoomCreated) isOutput() {}
+func (RoomDeleted) isOutput() {}
+
 func (ClusterReceived) isInput() {}
 func (ClusterServers) isInput()  {}
 

@@ -27,6 +27,9 @@ type Options struct {
 	Transports []string
 	// DisableUpgrades stops offering the polling → WebSocket upgrade.
 	DisableUpgrades bool
+	// AllowEIO3 accepts Engine.IO v3 clients (Socket.IO 2.x), as Node's
+	// allowEIO3.
+	AllowEIO3 bool
 	// CORS is the cross-origin policy; nil sends no CORS headers and checks
 	// no Origin.
 	CORS *CORS
@@ -145,6 +148,7 @@ func (o *Options) engineConfig() engine.Config {
 		MaxPayload:      o.MaxHTTPBufferSize,
 		Transports:      t,
 		DisableUpgrades: o.DisableUpgrades,
+		AllowEIO3:       o.AllowEIO3,
 		Seed:            o.Seed,
 	}
 }

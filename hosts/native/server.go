@@ -345,6 +345,14 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 		}
 	case wire.ServerSideEmitReceived:
 		s.serverSideEmitted(o)
+	case wire.RoomCreated:
+		if w, ok := s.adapter.(adapter.RoomWatcher); ok {
+			w.RoomCreated(o.Nsp, o.Room)
+		}
+	case wire.RoomDeleted:
+		if w, ok := s.adapter.(adapter.RoomWatcher); ok {
+			w.RoomDeleted(o.Nsp, o.Room)
+		}
 	}
 }
 

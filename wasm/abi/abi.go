@@ -149,6 +149,8 @@ const (
 	KindClusterPublish         Kind = 0x1501
 	KindClusterRequestDone     Kind = 0x1502
 	KindServerSideEmitReceived Kind = 0x1503
+	KindRoomCreated            Kind = 0x1504
+	KindRoomDeleted            Kind = 0x1505
 )
 
 var kindNames = map[Kind]string{
@@ -210,6 +212,8 @@ var kindNames = map[Kind]string{
 	KindClusterPublish:         "ClusterPublish",
 	KindClusterRequestDone:     "ClusterRequestDone",
 	KindServerSideEmitReceived: "ServerSideEmitReceived",
+	KindRoomCreated:            "RoomCreated",
+	KindRoomDeleted:            "RoomDeleted",
 }
 
 // Kinds lists every kind this version defines, in numeric order.

@@ -308,6 +308,7 @@ func appendConfig(b []byte, c core.Config) []byte {
 	b = appendI64(b, int64(c.RecoveryWindow))  // version 3
 	b = appendI64(b, int64(c.RecoveryMaxPackets))
 	b = appendI64(b, int64(c.RecoveryMaxBytes))
+	b = appendBool(b, c.AllowEIO3)
 	return b
 }
 
@@ -343,6 +344,7 @@ func decodeConfig(d *dec) core.Config {
 	c.RecoveryWindow = time.Duration(d.i64())
 	c.RecoveryMaxPackets = d.int()
 	c.RecoveryMaxBytes = d.int()
+	c.AllowEIO3 = d.bool()
 	return c
 }
 

@@ -216,7 +216,7 @@ func TestRoleAccepts(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []Kind{0x0107, 0x0110, 0x0218, 0x0301, 0x0402, 0x1504, 0x7777} {
+	for _, k := range []Kind{0x0107, 0x0110, 0x0218, 0x0301, 0x0402, 0x1506, 0x7777} {
 		if RoleServer.Accepts(k) || RoleEngine.Accepts(k) || Role(3).Accepts(k) {
 			t.Errorf("undefined kind %s accepted", k)
 		}

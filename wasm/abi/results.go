@@ -148,6 +148,14 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 		b = appendBytes(b, r.Data)
 		b = appendBytesList(b, r.Attachments)
 		b = appendU64(b, uint64(r.Ack))
+	case wire.RoomCreated:
+		k = KindRoomCreated
+		b = appendString(b, r.Nsp)
+		b = appendString(b, r.Room)
+	case wire.RoomDeleted:
+		k = KindRoomDeleted
+		b = appendString(b, r.Nsp)
+		b = appendString(b, r.Room)
 	default:
 		return 0, dst, ErrUnknownKind
 	}
@@ -291,6 +299,10 @@ func DecodeResult(k Kind, b []byte) (any, error) {
 		}
 	case KindServerSideEmitReceived:
 		r = wire.ServerSideEmitReceived{Nsp: d.string(), Data: d.bytes(), Attachments: d.bytesList(), Ack: wire.AckRef(d.u64())}
+	case KindRoomCreated:
+		r = wire.RoomCreated{Nsp: d.string(), Room: d.string()}
+	case KindRoomDeleted:
+		r = wire.RoomDeleted{Nsp: d.string(), Room: d.string()}
 	default:
 		return nil, ErrUnknownKind
 	}

@@ -51,7 +51,7 @@ var table = []struct {
 			PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond,
 			UpgradeTimeout: 10 * time.Second, CloseTimeout: 30 * time.Second,
 			MaxPayload: 1_000_000, MaxBufferedBytes: 16 << 20,
-			Transports: engine.Polling | engine.WebSocket, DisableUpgrades: true, Seed: seed,
+			Transports: engine.Polling | engine.WebSocket, DisableUpgrades: true, Seed: seed, AllowEIO3: true,
 		},
 		ConnectTimeout: time.Second, MaxAttachments: 10, MaxDepth: 64, MaxPendingAcks: 1024, DynamicNamespaces: true,
 		Cluster: true, RequestsTimeout: 5 * time.Second,
@@ -190,6 +190,8 @@ var table = []struct {
 	{"cluster request done: empty", wire.ClusterRequestDone{Ref: 8}},
 	{"server side emit received", wire.ServerSideEmitReceived{Nsp: "/", Data: []byte(`["note","hello"]`)}},
 	{"server side emit received: ack, binary", wire.ServerSideEmitReceived{Nsp: "/chat", Data: []byte(`["ping",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{0xde, 0xad}}, Ack: 12}},
+	{"room created", wire.RoomCreated{Nsp: "/", Room: "team"}},
+	{"room deleted", wire.RoomDeleted{Nsp: "/chat", Room: "abcdefghijklmnopqrst"}},
 }
 
 func kindHex(k Kind) string { return "0x" + hex.EncodeToString([]byte{byte(k >> 8), byte(k)}) }

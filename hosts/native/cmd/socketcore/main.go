@@ -153,6 +153,7 @@ type clusterFlags struct {
 	specific        bool
 	requestsTimeout time.Duration
 	recovery        time.Duration
+	allowEIO3       bool
 	sharded         bool
 	subscription    string
 }
@@ -164,12 +165,14 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.requestsTimeout, "requests-timeout", 5*time.Second, "how long cluster requests (fetchSockets, serverSideEmit acks) wait for every server")
 	fs.BoolVar(&c.sharded, "redis-sharded", false, "speak the sharded adapter's protocol (SPUBLISH/SSUBSCRIBE, Redis 7; Node's createShardedAdapter)")
 	fs.StringVar(&c.subscription, "redis-subscription-mode", "", "sharded mode's subscriptionMode: dynamic (default), dynamic-private or static")
+	fs.BoolVar(&c.allowEIO3, "allow-eio3", false, "accept Engine.IO v3 clients (Socket.IO 2.x), as Node's allowEIO3")
 	fs.DurationVar(&c.recovery, "recovery", 0, "connection state recovery window (maxDisconnectionDuration, e.g. 2m); 0: off")
 }
 
 // apply sets the options' adapter when --redis is given.
 func (c *clusterFlags) apply(o *native.Options) error {
 	o.RequestsTimeout = c.requestsTimeout
+	o.AllowEIO3 = c.allowEIO3
 	if c.recovery > 0 {
 		o.Recovery = &native.Recovery{MaxDisconnectionDuration: c.recovery}
 	}
