@@ -19,9 +19,11 @@ import (
 
 	"github.com/socketcore/socketcore/adapter/wire"
 	cw "github.com/socketcore/socketcore/core/wire"
+	"github.com/socketcore/socketcore/internal/redistest"
 )
 
-const redisAddr = "127.0.0.1:6379"
+// redisAddr is REDIS_URL's (default 127.0.0.1:6379).
+var redisAddr = redistest.EnvAddr()
 
 // wait bounds every wait of the live tests.
 const wait = 5 * time.Second

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	cw "github.com/socketcore/socketcore/core/wire"
+	"github.com/socketcore/socketcore/internal/redistest"
 )
 
 // repoRoot walks up from the package directory to go.mod.
@@ -81,7 +82,7 @@ func startNodeScript(t *testing.T, script string, env ...string) *nodeServer {
 	}
 	cmd := exec.Command(node, script)
 	cmd.Dir = root
-	cmd.Env = append(append(os.Environ(), "REDIS_URL=redis://"+redisAddr), env...)
+	cmd.Env = append(append(os.Environ(), "REDIS_URL="+redistest.URL()), env...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -52,3 +52,13 @@ func Client(t testing.TB) *redis.Client {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// EnvAddr is the host:port of URL, for package-level use (a malformed
+// REDIS_URL gives the default address; Options reports it in a test).
+func EnvAddr() string {
+	o, err := redis.ParseURL(URL())
+	if err != nil {
+		return "127.0.0.1:6379"
+	}
+	return o.Addr
+}

@@ -25,11 +25,13 @@ import (
 
 	"github.com/socketcore/socketcore/adapter/emitter"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/redistest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
 
-const redisAddr = "127.0.0.1:6379"
+// redisAddr is REDIS_URL's (default 127.0.0.1:6379).
+var redisAddr = redistest.EnvAddr()
 
 // wait bounds every wait for the Node side.
 const wait = 5 * time.Second
@@ -127,7 +129,7 @@ func startNode(t *testing.T, key string, clients []clientSpec) *nodeServer {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "tests", "cluster", "emitter", "server.mjs"), key, string(spec))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "REDIS_URL=redis://"+redisAddr)
+	cmd.Env = append(os.Environ(), "REDIS_URL="+redistest.URL())
 	cmd.WaitDelay = 2 * time.Second
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

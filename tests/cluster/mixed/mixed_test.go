@@ -29,11 +29,13 @@ import (
 	redisadapter "github.com/socketcore/socketcore/adapter/redis"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/redistest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
 
-const redisAddr = "127.0.0.1:6379"
+// redisAddr is REDIS_URL's (default 127.0.0.1:6379).
+var redisAddr = redistest.EnvAddr()
 
 // wait bounds every single wait of the test.
 const wait = 5 * time.Second
@@ -231,7 +233,7 @@ func startNode(t *testing.T, key string) string {
 	}
 	cmd := exec.Command(node, filepath.Join(root, "tests", "cluster", "mixed", "server.mjs"), key, "node")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "REDIS_URL=redis://"+redisAddr)
+	cmd.Env = append(os.Environ(), "REDIS_URL="+redistest.URL())
 	cmd.WaitDelay = 2 * time.Second
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

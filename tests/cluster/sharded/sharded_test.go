@@ -18,11 +18,13 @@ import (
 	redisadapter "github.com/socketcore/socketcore/adapter/redis"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/redistest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
 
-const redisAddr = "127.0.0.1:6379"
+// redisAddr is REDIS_URL's (default 127.0.0.1:6379).
+var redisAddr = redistest.EnvAddr()
 
 func redisClient(t *testing.T) *redis.Client {
 	t.Helper()
@@ -127,7 +129,7 @@ func TestShardedRoomBroadcastAcrossServers(t *testing.T) {
 				t.Fatal(err)
 			}
 			a.To("room-1").Emit("news", "after leaving") // must not arrive
-			a.Emit("news", "everyone")                    // arrives (main channel), after it if at all
+			a.Emit("news", "everyone")                   // arrives (main channel), after it if at all
 			if got := within(t, news, "news to everyone"); got != "everyone" {
 				t.Fatalf("after leaving the room the socket got %q", got)
 			}
