@@ -225,3 +225,41 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// A machine that fails on every connection is not restarted for ever: past
+// the burst the server refuses with 503.
+func TestFailedMachineRestartStorm(t *testing.T) {
+	var mu sync.Mutex
+	made := 0
+	factory := func(c core.Config) (Machine, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		made++
+		m := &failingMachine{Server: core.NewServer(c)}
+		m.arm = true // every Recv fails
+		return m, nil
+	}
+	_, hs := newTestServer(t, Options{Machine: factory, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	for i := 0; i < restartBurst+3; i++ {
+		w, res, err := dialWS(t, hs, "", nil)
+		if err != nil {
+			if res == nil || res.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("dial %d: %v", i, err)
+			}
+			continue
+		}
+		w.read()
+		w.send("40")
+		w.expectClosed()
+	}
+	mu.Lock()
+	n := made
+	mu.Unlock()
+	if n != restartBurst+1 {
+		t.Fatalf("%d machines made, want %d (the first and %d restarts)", n, restartBurst+1, restartBurst)
+	}
+	res, _ := get(t, hs.URL+"/socket.io/?EIO=4&transport=polling", nil)
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("after the storm: %d, want 503", res.StatusCode)
+	}
+}

@@ -65,7 +65,8 @@ type Server struct {
 	clientJS      []byte
 	grace         time.Duration // how long Close waits for running handlers
 	newMachine    NewMachine
-	restarts      int // machines replaced after they failed
+	restarts      int         // machines replaced after they failed
+	recentFails   []time.Time // when, for the restart storm guard
 
 	adapter   adapter.Adapter // the cluster's, if any (cluster.go)
 	pump      *pump
@@ -389,6 +390,19 @@ func (s *Server) restartMachine(cause error) {
 	if r, ok := old.(releaser); ok {
 		r.Release(context.Background())
 	}
+	// a machine that fails again and again (a guest that traps on every
+	// connection) is not restarted for ever: past restartBurst failures in
+	// restartWindow the server gives up and answers 503
+	now := time.Now()
+	s.recentFails = append(s.recentFails, now)
+	for len(s.recentFails) > 0 && now.Sub(s.recentFails[0]) > restartWindow {
+		s.recentFails = s.recentFails[1:]
+	}
+	if len(s.recentFails) > restartBurst {
+		s.opts.Logger.Error("socketcore: the protocol machine keeps failing; refusing every request", "failures", len(s.recentFails), "within", restartWindow)
+		s.d.failed = true
+		return
+	}
 	s.restarts++
 	cfg := s.opts.coreConfig()
 	cfg.Seed = sha256.Sum256(binary.BigEndian.AppendUint64(cfg.Seed[:], uint64(s.restarts)))
@@ -442,6 +456,13 @@ func (s *Server) keepData(so *Socket) {
 	}
 	m.SetRecoveryData(so.id, b)
 }
+
+// The restart storm guard: at most restartBurst machine failures within
+// restartWindow are answered with a new machine.
+const (
+	restartBurst  = 5
+	restartWindow = time.Minute
+)
 
 // releaser is a Machine holding resources beyond the Go heap (a WASM
 // instance), released when the server closes.
