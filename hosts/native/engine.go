@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/clock"
@@ -76,6 +77,7 @@ type EngineServer struct {
 	m          EngineMachine
 	newMachine NewEngineMachine
 	restarts   int // machines replaced after they failed
+	storm      restartGuard
 
 	closeOnce sync.Once
 }
@@ -129,6 +131,11 @@ func (e *EngineServer) restartMachine(cause error) {
 	e.opts.Logger.Error("socketcore: the Engine.IO machine failed; its sessions are lost, restarting it", "err", cause)
 	e.d.dropConnections(http.StatusInternalServerError)
 	releaseMachine(e.m)
+	if !e.storm.allow(time.Now()) {
+		e.opts.Logger.Error("socketcore: the Engine.IO machine keeps failing; refusing every request")
+		e.d.failed = true
+		return
+	}
 	e.restarts++
 	cfg := e.opts.engineConfig()
 	cfg.Seed = sha256.Sum256(binary.BigEndian.AppendUint64(cfg.Seed[:], uint64(e.restarts)))

@@ -65,8 +65,8 @@ type Server struct {
 	clientJS      []byte
 	grace         time.Duration // how long Close waits for running handlers
 	newMachine    NewMachine
-	restarts      int         // machines replaced after they failed
-	recentFails   []time.Time // when, for the restart storm guard
+	restarts      int // machines replaced after they failed
+	storm         restartGuard
 
 	adapter   adapter.Adapter // the cluster's, if any (cluster.go)
 	pump      *pump
@@ -390,16 +390,8 @@ func (s *Server) restartMachine(cause error) {
 	if r, ok := old.(releaser); ok {
 		r.Release(context.Background())
 	}
-	// a machine that fails again and again (a guest that traps on every
-	// connection) is not restarted for ever: past restartBurst failures in
-	// restartWindow the server gives up and answers 503
-	now := time.Now()
-	s.recentFails = append(s.recentFails, now)
-	for len(s.recentFails) > 0 && now.Sub(s.recentFails[0]) > restartWindow {
-		s.recentFails = s.recentFails[1:]
-	}
-	if len(s.recentFails) > restartBurst {
-		s.opts.Logger.Error("socketcore: the protocol machine keeps failing; refusing every request", "failures", len(s.recentFails), "within", restartWindow)
+	if !s.storm.allow(time.Now()) {
+		s.opts.Logger.Error("socketcore: the protocol machine keeps failing; refusing every request", "failures", restartBurst+1, "within", restartWindow)
 		s.d.failed = true
 		return
 	}
@@ -457,12 +449,23 @@ func (s *Server) keepData(so *Socket) {
 	m.SetRecoveryData(so.id, b)
 }
 
-// The restart storm guard: at most restartBurst machine failures within
-// restartWindow are answered with a new machine.
+// restartGuard keeps a machine that fails again and again (a guest that
+// traps on every connection) from being restarted for ever: at most
+// restartBurst failures within restartWindow get a new machine.
+type restartGuard struct{ fails []time.Time }
+
 const (
 	restartBurst  = 5
 	restartWindow = time.Minute
 )
+
+func (g *restartGuard) allow(now time.Time) bool {
+	g.fails = append(g.fails, now)
+	for len(g.fails) > 0 && now.Sub(g.fails[0]) > restartWindow {
+		g.fails = g.fails[1:]
+	}
+	return len(g.fails) <= restartBurst
+}
 
 // releaser is a Machine holding resources beyond the Go heap (a WASM
 // instance), released when the server closes.
