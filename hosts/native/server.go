@@ -202,8 +202,12 @@ func (s *Server) onRequest(id wire.ConnID, r *http.Request) {
 	if r.URL.Query().Get("sid") != "" {
 		return
 	}
+	headers := r.Header.Clone()
+	if r.Host != "" {
+		headers.Set("Host", r.Host) // net/http moves it out of Header; Node's handshake has it
+	}
 	hs := &Handshake{
-		Headers: r.Header.Clone(),
+		Headers: headers,
 		Query:   r.URL.Query(),
 		Address: r.RemoteAddr,
 		Secure:  r.TLS != nil,
