@@ -177,13 +177,17 @@ func (s *sharded) addNamespace(ctx context.Context, nsp string) error {
 	}
 	s.mu.Unlock()
 	if !ok {
+		// Every channel, whatever the others' fate: the PubSub keeps what
+		// failed (Redis down) and subscribes again on reconnect.
+		var errs []error
 		for _, ch := range channels {
-			if err := s.apply(ctx, ch); err != nil {
-				if s.closed.Load() {
-					return ErrClosed
-				}
-				return fmt.Errorf("redis adapter: subscribing to %s: %w", nsp, err)
+			errs = append(errs, s.apply(ctx, ch))
+		}
+		if err := errors.Join(errs...); err != nil {
+			if s.closed.Load() {
+				return ErrClosed
 			}
+			return fmt.Errorf("redis adapter: subscribing to %s: %w", nsp, err)
 		}
 	}
 	select {
