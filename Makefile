@@ -4,7 +4,7 @@ GO      ?= go
 ADDR    ?= 127.0.0.1:3000
 FUZZTIME ?= 30s
 
-.PHONY: run test vet fmt-check wasm-build wasm size fuzz conformance bench-server bench bench-go
+.PHONY: run test vet fmt-check wasm-build wasm size fuzz conformance bench-server bench bench-go bench-cluster
 
 run: node_modules/.package-lock.json
 	$(GO) run ./hosts/native/cmd/socketcore --addr $(ADDR)
@@ -46,6 +46,7 @@ fuzz:
 	  ./core/eio:FuzzDecodePacket ./core/eio:FuzzDecodePayload \
 	  ./core/eio:FuzzDecodePayloadV3 ./core/eio:FuzzDecodeBinaryPayloadV3 ./core/eio:FuzzDecodePacketV3 \
 	  ./core/sio:FuzzDecode ./core/sio:FuzzReassembler \
+	  ./core/sio:FuzzDecodeMsgpack ./core/sio:FuzzMsgpackTranscode ./core/internal/msgpack:FuzzReader ./core:FuzzServerMsgpack \
 	  ./core/internal/jsontext:FuzzValidate ./core/internal/jsontext:FuzzQuote \
 	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord ./core/client:FuzzClientInputs \
 	  ./adapter/wire:FuzzDecode; do \
@@ -74,6 +75,35 @@ bench:
 	SERVERS="node raw ours" OURS_CMD='$(BENCH_WORK)/socketcore bench-server --addr {ADDR}' BENCH_WORK=$(BENCH_WORK) \
 	  bash $(BENCH_DIR)/bench.sh $(BENCH_PHASE) $(BENCH_REPS)
 	python3 $(BENCH_DIR)/analyze.py $(BENCH_WORK)/results
+
+# Cross-node broadcast fanout in a 2-node Redis cluster, Go vs Node in the same
+# run (tests/cluster/bench, written for this repository): per run, 2 fresh
+# socketcore bench-servers (--redis, random --redis-key) or 2 Node socket.io
+# servers on @socket.io/redis-adapter (tests/cluster/bench/node-server.mjs),
+# CLUSTER_N clients split evenly between them in room "bench", one sender on
+# node 1 at each of CLUSTER_RATES broadcasts/s for CLUSTER_DURATION; kinds
+# alternate, CLUSTER_REPS reps. Prints deliveries/s, latency p50/p99/p999 for
+# local and remote members, missing/duplicates, CPU (servers, generator,
+# Redis): medians (min–max) and Go/Node. Servers on CPU 1, generator on CPU 0
+# (taskset); Redis (CLUSTER_REDIS, default $REDIS_URL or 127.0.0.1:6379) is not
+# pinned. The whole bench is bounded by CLUSTER_TIMEOUT (each run also has its
+# own watchdog). Runs land in $(BENCH_WORK)/cluster.jsonl; CLUSTER_FLAGS passes
+# more flags (go run ./tests/cluster/bench -h lists them).
+CLUSTER_N        ?= 1000
+CLUSTER_RATES    ?= 10,100
+CLUSTER_DURATION ?= 10s
+CLUSTER_REPS     ?= 3
+CLUSTER_FLAGS    ?=
+CLUSTER_TIMEOUT  ?= 60m
+CLUSTER_REDIS    ?= $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379)
+bench-cluster: node_modules/.package-lock.json
+	mkdir -p $(BENCH_WORK)
+	$(GO) build -o $(BENCH_WORK)/socketcore ./hosts/native/cmd/socketcore
+	$(GO) build -o $(BENCH_WORK)/clusterbench ./tests/cluster/bench
+	ulimit -n 20000 2>/dev/null; timeout $(CLUSTER_TIMEOUT) $(BENCH_WORK)/clusterbench -socketcore $(BENCH_WORK)/socketcore \
+	  -node-server tests/cluster/bench/node-server.mjs -redis $(CLUSTER_REDIS) -logs $(BENCH_WORK)/cluster-logs \
+	  -n $(CLUSTER_N) -rates $(CLUSTER_RATES) -d $(CLUSTER_DURATION) -reps $(CLUSTER_REPS) \
+	  -out $(BENCH_WORK)/cluster.jsonl $(CLUSTER_FLAGS)
 
 # The Go benchmarks of the codecs, the machines and the host.
 bench-go:

@@ -228,11 +228,15 @@ func (s *Server) ServerSideEmit(now clock.Instant, nsp string, data []byte, atts
 	return r.ref, nil
 }
 
-// publishBroadcast is the cluster part of Broadcast.
-func (s *Server) publishBroadcast(now clock.Instant, b Broadcast, a *outAck) {
+// publishBroadcast is the cluster part of Broadcast; offset is the one
+// it was kept under (cluster-wide with a recovery store).
+func (s *Server) publishBroadcast(now clock.Instant, b Broadcast, a *outAck, offset string) {
 	m := wire.ClusterMessage{Type: wire.ClusterBroadcast, Nsp: b.Nsp,
 		Rooms: slices.Clone(b.Rooms), Except: slices.Clone(b.Except),
 		Volatile: b.Volatile, Compress: b.Compress, Data: b.Data, Attachments: b.Attachments}
+	if s.storeOn() {
+		m.Offset = offset
+	}
 	if a == nil {
 		s.publish(m, false)
 		return
@@ -259,7 +263,7 @@ func (s *Server) clusterReceived(now clock.Instant, m wire.ClusterMessage) {
 		b := Broadcast{Nsp: m.Nsp, Rooms: m.Rooms, Except: m.Except, Data: m.Data, Attachments: m.Attachments,
 			Volatile: m.Volatile, Compress: m.Compress, Local: true}
 		if m.RequestID == "" {
-			s.Broadcast(now, b)
+			s.broadcast(now, b, "", &m)
 			return
 		}
 		b.WithAck, b.Timeout = true, m.Timeout
@@ -297,7 +301,7 @@ func (s *Server) clusterReceived(now clock.Instant, m wire.ClusterMessage) {
 // announces how many sockets it targeted, then passes on each
 // acknowledgement as it comes (outAck.relay).
 func (s *Server) relayBroadcast(now clock.Instant, b Broadcast, requestID string) {
-	_, count, err := s.broadcast(now, b, requestID)
+	_, count, err := s.broadcast(now, b, requestID, nil)
 	if err != nil {
 		return
 	}

@@ -33,9 +33,18 @@ type outAck struct {
 }
 
 // encode builds the Engine.IO frames of one Socket.IO packet: the text
-// frame ("4" + packet) and one binary frame per attachment. The frames are
-// fresh and may be shared by any number of connections.
-func encode(p sio.Packet, atts [][]byte) []wire.Frame {
+// frame ("4" + packet) and one binary frame per attachment, or with the
+// msgpack parser the packet's one binary frame (nil when p.Data is not JSON:
+// nothing is sent). The frames are fresh and may be shared by any number of
+// connections.
+func (s *Server) encode(p sio.Packet, atts [][]byte) []wire.Frame {
+	if s.cfg.Parser == sio.MsgpackParser {
+		b, err := sio.AppendMsgpack(make([]byte, 0, len(p.Data)+len(p.Nsp)+32), p, atts)
+		if err != nil {
+			return nil
+		}
+		return []wire.Frame{{Data: b, Binary: true}}
+	}
 	text := make([]byte, 0, len(p.Data)+len(p.Nsp)+24)
 	text = append(text, '4')
 	text = sio.Append(text, p)
@@ -51,7 +60,9 @@ func (s *Server) sendPacket(c *client, p sio.Packet, atts [][]byte, volatile, co
 	if len(atts) > 0 {
 		p.Attachments = len(atts)
 	}
-	s.eng.Send(c.sess, encode(p, atts), volatile, compress)
+	if frames := s.encode(p, atts); frames != nil {
+		s.eng.Send(c.sess, frames, volatile, compress)
+	}
 }
 
 func eventType(atts [][]byte) sio.Type {
@@ -85,7 +96,9 @@ func (s *Server) Emit(now clock.Instant, e Emit) (wire.AckRef, error) {
 	p := sio.Packet{Type: eventType(e.Attachments), Nsp: so.nsp.name, Data: e.Data}
 	if s.recoveryOn() && !e.WithAck && !e.Volatile {
 		// kept under the socket's own room, as Node's socket.emit does
-		p.Data = s.keep(now, so.nsp.name, []string{string(so.id)}, nil, e.Data, e.Attachments)
+		var off string
+		p.Data, off = s.keep(now, so.nsp.name, []string{string(so.id)}, nil, e.Data, e.Attachments, "")
+		s.record(so.nsp.name, off, []string{string(so.id)}, nil, e.Data, e.Attachments) // recovery_cluster.go
 	}
 	var ref wire.AckRef
 	if e.WithAck {
@@ -156,12 +169,14 @@ type Broadcast struct {
 // Broadcast sends b; see the Broadcast type. It returns the number of
 // targeted sockets on this node.
 func (s *Server) Broadcast(now clock.Instant, b Broadcast) (wire.AckRef, int, error) {
-	return s.broadcast(now, b, "")
+	return s.broadcast(now, b, "", nil)
 }
 
 // broadcast is Broadcast; relay names the request of another server's
-// broadcast with acks that this one delivers (its acks go back one by one).
-func (s *Server) broadcast(now clock.Instant, b Broadcast, relay string) (wire.AckRef, int, error) {
+// broadcast with acks that this one delivers (its acks go back one by one),
+// and in is another server's broadcast this one delivers (nil for this
+// server's own).
+func (s *Server) broadcast(now clock.Instant, b Broadcast, relay string, in *wire.ClusterMessage) (wire.AckRef, int, error) {
 	n := s.nsps[b.Nsp]
 	if n == nil {
 		return 0, 0, ErrUnknownNamespace
@@ -169,10 +184,18 @@ func (s *Server) broadcast(now clock.Instant, b Broadcast, relay string) (wire.A
 	var targets []*socket
 	s.targets(n, b.Rooms, b.Except, func(so *socket) { targets = append(targets, so) })
 	p := sio.Packet{Type: eventType(b.Attachments), Nsp: n.name, Data: b.Data, Attachments: len(b.Attachments)}
+	var off string // its recovery offset
 	if s.recoveryOn() && !b.WithAck && !b.Volatile {
 		// kept even without a target here: the sockets it is for may be
 		// the ones away
-		p.Data = s.keep(now, n.name, b.Rooms, b.Except, b.Data, b.Attachments)
+		var given string
+		if in != nil {
+			given = in.Offset // another server named it (cluster-wide offsets)
+		}
+		p.Data, off = s.keep(now, n.name, b.Rooms, b.Except, b.Data, b.Attachments, given)
+		if in == nil && !s.clusterOn(b.Local) {
+			s.record(n.name, off, b.Rooms, b.Except, b.Data, b.Attachments) // recovery_cluster.go
+		}
 	}
 	var ref wire.AckRef
 	if b.WithAck {
@@ -191,7 +214,7 @@ func (s *Server) broadcast(now clock.Instant, b Broadcast, relay string) (wire.A
 			so.acks[p.ID] = ref
 		}
 		if s.clusterOn(b.Local) {
-			s.publishBroadcast(now, b, a)
+			s.publishBroadcast(now, b, a, "")
 		}
 		if len(targets) == 0 {
 			if a.cluster == nil {
@@ -201,12 +224,15 @@ func (s *Server) broadcast(now clock.Instant, b Broadcast, relay string) (wire.A
 			a.timer = s.schedule(now.Add(b.Timeout), timerRef{kind: timerAck, ref: ref})
 		}
 	} else if s.clusterOn(b.Local) {
-		s.publishBroadcast(now, b, nil)
+		s.publishBroadcast(now, b, nil, off)
 	}
 	if len(targets) == 0 {
 		return ref, 0, nil
 	}
-	frames := encode(p, b.Attachments)
+	frames := s.encode(p, b.Attachments)
+	if frames == nil {
+		return ref, len(targets), nil
+	}
 	sessions := make([]*engine.Session, len(targets))
 	for i, so := range targets {
 		sessions[i] = so.c.sess

@@ -65,6 +65,7 @@ const (
 	opClusterIn
 	opClusterCmd
 	opRecover
+	opStoreAnswer
 	numKinds
 )
 
@@ -124,6 +125,7 @@ type fuzzer struct {
 	pending  []wire.SocketID // ConnectRequested, unanswered
 	inRefs   []wire.AckRef
 	reqIDs   []string // request ids the server published
+	lookups  []wire.RecoveryLookup
 }
 
 func runFuzz(t testing.TB, data []byte) {
@@ -139,6 +141,7 @@ func runFuzz(t testing.TB, data []byte) {
 	if flags&4 != 0 {
 		cfg.RecoveryWindow = 3 * time.Second
 		cfg.RecoveryMaxPackets = 8
+		cfg.RecoveryStore = flags&8 != 0
 	}
 	h := newHarness(t, cfg)
 	h.keep = false
@@ -198,6 +201,8 @@ func (fz *fuzzer) observe(o wire.Output) {
 		if o.Ack != 0 {
 			fz.inRefs = append(fz.inRefs, o.Ack)
 		}
+	case wire.RecoveryLookup:
+		fz.lookups = append(fz.lookups, o)
 	case wire.ClusterPublish:
 		if o.Msg.RequestID != "" && len(fz.reqIDs) < 64 {
 			fz.reqIDs = append(fz.reqIDs, o.Msg.RequestID)
@@ -467,6 +472,8 @@ func (fz *fuzzer) step(op byte) {
 		} else {
 			fz.request("POST", pollQuery(s.sid), false, []byte(packet))
 		}
+	case opStoreAnswer:
+		fz.storeAnswer(r.byte(), r.byte())
 	case opClusterIn:
 		if !h.s.cfg.Cluster {
 			return
@@ -538,6 +545,42 @@ func (fz *fuzzer) recoverPayload(b byte) string {
 	return `{"pid":"` + pid + `","offset":"` + offset + `"}`
 }
 
+// storeAnswer answers a lookup (or a stray ref) as a recovery store
+// would, or would not: a session of this server or another, of a socket
+// that is connected or not, with or without the log's packets.
+func (fz *fuzzer) storeAnswer(o, b byte) {
+	h := fz.h
+	f := wire.RecoveryFound{Ref: wire.AckRef(b)}
+	lk := wire.RecoveryLookup{PID: "AAAAAAAAAAAAAAAAAAAA", Nsp: "/", Offset: "0"}
+	if len(fz.lookups) > 0 && o&0x80 == 0 {
+		i := int(b) % len(fz.lookups)
+		lk = fz.lookups[i]
+		fz.lookups = slices.Delete(fz.lookups, i, i+1)
+		f.Ref = lk.Ref
+	}
+	if o&1 != 0 {
+		node := "ZZZZZZ"
+		if o&2 != 0 {
+			node = h.s.rec.prefix
+		}
+		sid := wire.SocketID("CCCCCCCCCCCCCCCCCCCC")
+		if o&4 != 0 {
+			sid = fz.socket()
+		}
+		f.Found = true
+		f.Session = wire.RecoverySession{State: wire.RecoveryLive, PID: lk.PID, Socket: sid, Nsp: lk.Nsp,
+			Rooms: append([]string{string(sid)}, fz.rooms(b)...), Node: node, Data: []byte(`{"n":1}`)}
+	}
+	if o&8 != 0 {
+		f.OffsetFound = true
+		f.Packets = []wire.RecoveryPacket{
+			{Offset: "ZZZZZZ1", Rooms: fz.rooms(o >> 4), Data: []byte(`["s",1]`)},
+			{Offset: lk.Offset, Data: []byte(`["bin",` + ph(0) + `]`), Attachments: [][]byte{{1}}},
+		}
+	}
+	h.in(f)
+}
+
 // requestID picks a request id the server published, or a stray one.
 func (fz *fuzzer) requestID(b byte) string {
 	if b < 32 || len(fz.reqIDs) == 0 {
@@ -597,6 +640,9 @@ func (fz *fuzzer) finish() {
 	}
 	if len(h.sockets) != 0 {
 		h.fatalf("after Close, sockets %v", h.sockets)
+	}
+	if len(h.s.rec.lookups) != 0 || len(h.s.rec.dirty) != 0 {
+		h.fatalf("after Close the server still holds %d lookups, %d snapshots", len(h.s.rec.lookups), len(h.s.rec.dirty))
 	}
 	inAcks := len(h.s.inAcks)
 	if len(h.s.sockets) != 0 || len(h.s.pending) != 0 || len(h.s.outAcks) != 0 || inAcks != 0 || h.s.eng.Len() != 0 || len(h.s.requests) != 0 {
@@ -725,6 +771,22 @@ func fuzzSeeds() [][]byte {
 		op(opRecover, 1, 0, 0).
 		op(opRecover, 1, 0, 0).
 		op(opAdvance, 250).op(opPong).op(opAdvance, 250).op(opPong))
+	// Recovery store: a socket whose server is another, its lookup
+	// answered with a session and packets; one from this server; one
+	// unanswered until it times out; snapshots as rooms change.
+	seeds = append(seeds, seed{4 | 8 | 2}.
+		op(opWSHandshake).op(opWSText, 0, 1, pk("40")).
+		op(opJoinLeave, 0, 0).
+		op(opBroadcast, 0, 0, 1, 0).op(opEmit, 0, 0).
+		op(opClosed, 0, 0, 1).
+		op(opWSHandshake).
+		op(opRecover, 1, 0, 0).
+		op(opStoreAnswer, 1|8, 0).
+		op(opRecover, 1, 0, 0).
+		op(opStoreAnswer, 1|2|4, 0).
+		op(opRecover, 1, 0, 0).
+		op(opAdvance, 250).op(opAdvance, 250).
+		op(opStoreAnswer, 1, 0))
 	// Cluster: two sockets, every cluster command, answers to the requests
 	// (matched by the ids the server published), counts, stray messages.
 	seeds = append(seeds, seed{2}.

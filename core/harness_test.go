@@ -293,6 +293,10 @@ func (h *harness) check(o wire.Output) {
 			h.fatalf("%T from a server outside a cluster", o)
 		}
 		h.roomEvents = append(h.roomEvents, o)
+	case wire.RecoveryRecord, wire.RecoverySession, wire.RecoveryLookup:
+		if !h.s.storeOn() {
+			h.fatalf("%T without a recovery store", o)
+		}
 	case wire.ServerSideEmitReceived:
 		if o.Ack != 0 {
 			if h.inRefs[o.Ack] || h.issued[o.Ack] {

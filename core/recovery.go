@@ -35,6 +35,8 @@ type recovery struct {
 	bytes    int
 	prefix   string
 	expiry   clock.TimerID // the oldest packet's end
+
+	store // with Config.RecoveryStore (recovery_cluster.go)
 }
 
 type savedSession struct {
@@ -83,10 +85,15 @@ func (r *recovery) init(seed [32]byte) {
 }
 
 // keep stores an event packet for recovery and returns its data with the
-// offset appended as the last argument.
-func (s *Server) keep(now clock.Instant, nsp string, rooms, except []string, data []byte, atts [][]byte) []byte {
+// offset appended as the last argument, and the offset.
+// off names the packet when another server of the cluster did
+// (ClusterMessage.Offset); empty, the packet gets the next offset of this
+// server, which keep returns.
+func (s *Server) keep(now clock.Instant, nsp string, rooms, except []string, data []byte, atts [][]byte, off string) ([]byte, string) {
 	r := &s.rec
-	off := r.prefix + strconv.FormatUint(r.next, 36)
+	if off == "" {
+		off = r.prefix + strconv.FormatUint(r.next, 36)
+	}
 	data = appendOffset(data, off)
 	p := storedPacket{offset: off, nsp: nsp, rooms: slices.Clone(rooms), except: slices.Clone(except),
 		data: data, atts: atts, at: now, size: len(data) + len(off) + 64}
@@ -103,7 +110,7 @@ func (s *Server) keep(now clock.Instant, nsp string, rooms, except []string, dat
 	if r.expiry == 0 {
 		r.expiry = s.schedule(r.packets[0].at.Add(s.cfg.RecoveryWindow), timerRef{kind: timerRecoveryPackets})
 	}
-	return data
+	return data, off
 }
 
 func (r *recovery) dropOldest() {

@@ -72,6 +72,9 @@ func (n *namespace) join(s *socket, room string) {
 		}
 	}
 	s.rooms = append(s.rooms, room)
+	if n.srv != nil {
+		n.srv.roomsChanged(s) // recovery_cluster.go
+	}
 	set := n.rooms[room]
 	if set == nil {
 		set = &socketSet{}
@@ -85,6 +88,9 @@ func (n *namespace) leave(s *socket, room string) {
 	for i, r := range s.rooms {
 		if r == room {
 			s.rooms = append(s.rooms[:i], s.rooms[i+1:]...)
+			if n.srv != nil {
+				n.srv.roomsChanged(s) // recovery_cluster.go
+			}
 			break
 		}
 	}

@@ -54,6 +54,19 @@ type Config struct {
 	// recovery (default 100,000 and 64 MiB); past them the oldest go first.
 	RecoveryMaxPackets int
 	RecoveryMaxBytes   int
+	// RecoveryStore keeps the sessions and the packets they may miss in a
+	// store the host reaches and every server of a cluster shares
+	// (recovery_cluster.go; wire.RecoveryRecord, RecoverySession and
+	// RecoveryLookup out, wire.RecoveryFound in), so that a client resumes
+	// on any server: offsets become cluster-wide. Needs RecoveryWindow.
+	RecoveryStore bool
+	// Parser is the Socket.IO parser every client of the server uses
+	// (Node's `parser` option): sio.DefaultParser (socket.io-parser), or
+	// sio.MsgpackParser (socket.io-msgpack-parser: one binary message per
+	// packet). Data and attachments keep the default parser's form in
+	// every record either way; the core transcodes at the wire
+	// (sio.DecodeMsgpack, sio.AppendMsgpack). Other values mean the default.
+	Parser sio.Parser
 }
 
 func (c *Config) init() {
@@ -122,6 +135,7 @@ const (
 	timerCluster
 	timerRecoverySession
 	timerRecoveryPackets
+	timerRecoveryLookup
 )
 
 type timerRef struct {
@@ -187,6 +201,9 @@ func (s *Server) Handle(now clock.Instant, in wire.Input) error {
 	case wire.ClusterServers:
 		s.clusterServers(in.(wire.ClusterServers))
 		return nil
+	case wire.RecoveryFound:
+		s.recoveryFound(now, in.(wire.RecoveryFound))
+		return nil
 	}
 	return ErrUnknownInput
 }
@@ -195,6 +212,9 @@ func (s *Server) Handle(now clock.Instant, in wire.Input) error {
 func (s *Server) Poll() wire.Output {
 	o := s.eng.Poll()
 	if w, ok := o.(wire.Wait); ok {
+		if s.flushSnapshots() { // recovery_cluster.go
+			return s.Poll()
+		}
 		if d := s.timers.Deadline(); d != 0 && (w.Deadline == 0 || d < w.Deadline) {
 			w.Deadline = d
 		}
@@ -241,6 +261,8 @@ func (s *Server) fire(now clock.Instant) {
 			s.forgetSession(r.saved)
 		case timerRecoveryPackets:
 			s.expirePackets(now)
+		case timerRecoveryLookup:
+			s.lookupTimedOut(now, r.ref)
 		}
 	}
 }
@@ -268,12 +290,21 @@ func (h *handler) Message(now clock.Instant, es *engine.Session, data []byte, bi
 		complete bool
 		err      error
 	)
-	if binary {
+	switch {
+	case s.cfg.Parser == sio.MsgpackParser:
+		// one binary message per packet; a text message is a parse error
+		// (notepack.io cannot read a string), as any decoding error
+		err = sio.ErrInvalidMsgpack
+		if binary {
+			p, atts, err = sio.DecodeMsgpack(data, s.limits)
+		}
+		complete = true
+	case binary:
 		p, atts, complete, err = c.reasm.Binary(data)
-	} else {
+	default:
 		p, complete, err = c.reasm.Text(data)
 	}
-	if err == nil && complete && len(atts) > 0 {
+	if err == nil && complete && len(atts) > 0 && s.cfg.Parser != sio.MsgpackParser {
 		err = sio.CheckPlaceholders(p.Data, len(atts))
 	}
 	if err != nil {
@@ -350,7 +381,7 @@ func (s *Server) Stats() Stats {
 		Sessions:   s.eng.Len() - s.eng.Closing(),
 		Closing:    s.eng.Closing(),
 		Sockets:    len(s.sockets),
-		Pending:    len(s.pending),
+		Pending:    len(s.pending) + len(s.rec.lookups),
 		InAcks:     len(s.inAcks),
 		OutAcks:    len(s.outAcks) + s.pendingRequests(),
 		Namespaces: len(s.nsps),

@@ -142,8 +142,21 @@ func (s *Server) connect(now clock.Instant, c *client, name string, auth []byte)
 	}
 	so := &socket{c: c, auth: auth, nsp: n}
 	if s.recoveryOn() && n != nil {
-		so.restored, so.missed = s.restore(now, name, auth)
+		if s.storeOn() {
+			if s.lookupSession(now, so, auth) {
+				return // the socket waits for the store (recovery_cluster.go)
+			}
+		} else {
+			so.restored, so.missed = s.restore(now, name, auth)
+		}
 	}
+	s.admit(now, so, name)
+}
+
+// admit gives a connecting socket its ids and has it accepted, or asks
+// the application first when its namespace is gated.
+func (s *Server) admit(now clock.Instant, so *socket, name string) {
+	c, n := so.c, so.nsp
 	var data []byte
 	if ss := so.restored; ss != nil {
 		so.id, so.pid, data = ss.sid, ss.pid, ss.data
@@ -154,7 +167,7 @@ func (s *Server) connect(now clock.Instant, c *client, name string, auth []byte)
 			so.id = wire.SocketID(s.eng.NewID())
 		}
 		if s.recoveryOn() {
-			so.pid = s.eng.NewID()
+			so.pid = s.newPID()
 		}
 	}
 	if n == nil || n.gated {
@@ -163,7 +176,7 @@ func (s *Server) connect(now clock.Instant, c *client, name string, auth []byte)
 		}
 		c.pendingSockets = append(c.pendingSockets, so)
 		s.pending[so.id] = so
-		s.eng.Push(wire.ConnectRequested{Socket: so.id, SID: c.sess.ID, Nsp: name, Auth: auth, Known: n != nil,
+		s.eng.Push(wire.ConnectRequested{Socket: so.id, SID: c.sess.ID, Nsp: name, Auth: so.auth, Known: n != nil,
 			Recovered: so.restored != nil, Data: data})
 		return
 	}
@@ -279,8 +292,8 @@ func (s *Server) onclose(now clock.Instant, so *socket, reason string) {
 		return
 	}
 	n, c := so.nsp, so.c
-	if so.pid != "" && recoverable(reason) {
-		s.saveSession(now, so)
+	if so.pid != "" {
+		s.sessionLeft(now, so, recoverable(reason)) // recovery_cluster.go
 	}
 	s.eng.Push(wire.Disconnecting{Socket: so.id, Reason: reason, Rooms: slices.Clone(so.rooms)})
 	n.leaveAll(so)

@@ -71,9 +71,11 @@ const (
 // Flags: Volatile is flags.volatile:true; Compress false is
 // flags.compress:false while Compress true leaves the key out (Node's
 // default, true, which every receiver assumes when it is absent); a
-// Timeout is flags.timeout in milliseconds. JSON messages (everything but
-// broadcasts, type 7 requests and type 9 answers) cannot carry binary:
-// attachments become {"type":"Buffer","data":[...]}, as Node writes them.
+// Timeout is flags.timeout in milliseconds; a recovery Offset is
+// flags.offset (a string, ours: Node servers ignore it). JSON messages
+// (everything but broadcasts, type 7 requests and type 9 answers) cannot
+// carry binary: attachments become {"type":"Buffer","data":[...]}, as
+// Node writes them.
 func (c Codec) Encode(m cw.ClusterMessage, requester string) (Message, error) {
 	nsp := m.Nsp
 	if nsp == "" {
@@ -187,6 +189,11 @@ func flags(m cw.ClusterMessage) wire.Map {
 	}
 	if m.Timeout > 0 {
 		f = append(f, wire.KV{Key: "timeout", Value: m.Timeout.Milliseconds()})
+	}
+	if m.Offset != "" {
+		// the broadcast's cluster-wide recovery offset (recovery.go); Node
+		// servers pass unknown flags by
+		f = append(f, wire.KV{Key: "offset", Value: m.Offset})
 	}
 	return f
 }
@@ -325,6 +332,9 @@ func broadcast(nsp string, p wire.Packet, o *wire.Opts) (cw.ClusterMessage, erro
 		Volatile: o.Volatile(), Compress: o.Compress(), Data: data, Attachments: atts}
 	if ms, ok := o.Timeout(); ok && ms > 0 {
 		m.Timeout = time.Duration(min(ms, int64(1<<62)/int64(time.Millisecond))) * time.Millisecond
+	}
+	if v, ok := o.Flags.Get("offset"); ok {
+		m.Offset, _ = v.(string) // recovery.go
 	}
 	return m, nil
 }

@@ -73,6 +73,8 @@ type Adapter struct {
 	requests requesters
 
 	sh *sharded // sharded mode: everything goes there
+
+	rec atomic.Pointer[recoveryStore] // set by EnableRecovery (recovery.go)
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -209,12 +211,10 @@ func (a *Adapter) AddNamespace(ctx context.Context, nsp string) error {
 	}
 	a.mu.Unlock()
 	if !ok {
-		// go-redis remembers these even when the write fails, and issues
-		// them again on its next connection.
-		err := a.ps.PSubscribe(ctx, pattern)
-		if err == nil {
-			err = a.ps.Subscribe(ctx, channels...)
-		}
+		// go-redis remembers these even when the write fails (Redis down),
+		// and issues them again on its next connection: both are made
+		// whatever the first one's fate, or the channels would never be.
+		err := errors.Join(a.ps.PSubscribe(ctx, pattern), a.ps.Subscribe(ctx, channels...))
 		if a.closed.Load() {
 			return ErrClosed
 		}
@@ -284,6 +284,7 @@ func (a *Adapter) ServerCount(ctx context.Context, nsp string) (int, error) {
 // the receive goroutine has ended, after which Receive is not called
 // again. The Client stays open.
 func (a *Adapter) Close() error {
+	a.stopRecovery() // recovery.go
 	if a.sh != nil {
 		return a.sh.close()
 	}

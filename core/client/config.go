@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/socketcore/socketcore/core/sio"
 )
 
 // Transport names, as in the official client's `transports` option.
@@ -67,6 +69,11 @@ type Config struct {
 	MaxAttachments int
 	MaxDepth       int
 	MaxPendingAcks int
+
+	// Parser is the Socket.IO parser (parser), which must be the server's:
+	// sio.DefaultParser, or sio.MsgpackParser (socket.io-msgpack-parser,
+	// one binary message per packet). Other values mean the default.
+	Parser sio.Parser
 
 	// Seed seeds the reconnection jitter and the cache-busting tokens.
 	// Hosts pass crypto-random bytes; tests pass a fixed seed.

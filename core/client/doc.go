@@ -75,8 +75,13 @@
 //     without arguments does not count as carrying an offset (JS takes the
 //     event name itself as the offset then, and the next recovery fails).
 //     As in JS, the offset stays the event's last argument.
+//   - With the msgpack parser (Config.Parser, the `parser` option with
+//     socket.io-msgpack-parser) the packets it writes have no `options`
+//     member (JS sends {compress} in every EVENT) and leave `data` out
+//     instead of sending undefined; the server ignores both. What it reads
+//     is checked as the server checks it (sio.DecodeMsgpack).
 //
 // Not implemented: the "ping" Manager event, per-message compression,
-// custom parsers (msgpack), WebTransport, forceBase64, a custom
-// timestampParam, addTrailingSlash: false.
+// custom parsers other than socket.io-msgpack-parser, WebTransport,
+// forceBase64, a custom timestampParam, addTrailingSlash: false.
 package client

@@ -429,9 +429,16 @@ func (m *Manager) ondata(now clock.Instant, e *engine, data []byte, binary bool)
 		complete bool
 		err      error
 	)
-	if binary {
+	switch {
+	case m.cfg.Parser == sio.MsgpackParser:
+		err = sio.ErrInvalidMsgpack // a text message: notepack.io cannot read it
+		if binary {
+			p, atts, err = sio.DecodeMsgpack(data, m.limits)
+		}
+		complete = true
+	case binary:
 		p, atts, complete, err = m.reasm.Binary(data)
-	} else {
+	default:
 		p, complete, err = m.reasm.Text(data)
 	}
 	if err != nil {

@@ -265,6 +265,13 @@ func (m *Manager) writePacket(p sio.Packet, atts [][]byte) {
 	if len(atts) > 0 {
 		p.Attachments = len(atts)
 	}
+	if m.cfg.Parser == sio.MsgpackParser {
+		// one binary message; Data passed sio.Check, so it is JSON
+		if b, err := sio.AppendMsgpack(nil, p, atts); err == nil {
+			m.sendPacket(e, eio.Packet{Type: eio.Message, Data: b, Binary: true})
+		}
+		return
+	}
 	m.sendPacket(e, eio.Packet{Type: eio.Message, Data: sio.Append(nil, p)})
 	for _, a := range atts {
 		m.sendPacket(e, eio.Packet{Type: eio.Message, Data: a, Binary: true})

@@ -16,12 +16,13 @@ var allowedImports = map[string]bool{
 	"bytes": true, "strings": true, "strconv": true, "errors": true, "slices": true, "maps": true,
 	"sort": true, "math": true, "unicode/utf8": true, "unicode/utf16": true, "encoding/base64": true,
 	"github.com/socketcore/socketcore/core/internal/jsontext": true,
+	"github.com/socketcore/socketcore/core/internal/msgpack":  true,
 }
 
-// TestImports keeps the non-test code of sio and jsontext inside the core
+// TestImports keeps the non-test code of sio, jsontext and msgpack inside the core
 // boundary: allowed imports only, no goroutines, no panics.
 func TestImports(t *testing.T) {
-	for _, dir := range []string{".", "../internal/jsontext"} {
+	for _, dir := range []string{".", "../internal/jsontext", "../internal/msgpack"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

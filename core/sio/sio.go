@@ -2,7 +2,9 @@
 // of one packet (PROTOCOL-NOTES §10, socket.io-protocol "Packet encoding"),
 // the payload rules of the official socket.io-parser 4.2.x
 // (isPayloadValid), event names, and the Reassembler that joins a binary
-// packet with the attachments that follow it.
+// packet with the attachments that follow it. msgpack.go is the codec of
+// the other parser a server may choose (Parser): socket.io-msgpack-parser,
+// transcoded to and from this package's Packet form.
 //
 // It holds no connection state beyond one Reassembler per connection and
 // knows nothing of Engine.IO framing: its input is the payload of one
@@ -12,7 +14,8 @@
 // errors, slices, maps, sort, math, unicode/utf8, unicode/utf16 and
 // encoding/base64 — no fmt, encoding/json, reflect, sync, os, time or unsafe —
 // starts no goroutines, and never panics on any input. Payloads stay raw JSON
-// (STYLE.md §3); validation uses core/internal/jsontext.
+// (STYLE.md §3); validation uses core/internal/jsontext, MessagePack
+// core/internal/msgpack.
 package sio
 
 import "errors"

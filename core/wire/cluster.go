@@ -102,6 +102,12 @@ type ClusterMessage struct {
 	Sockets []ClusterSocket
 	// ClientCount answers a Broadcast with a RequestID.
 	ClientCount int
+	// Offset is the cluster-wide offset of a Broadcast kept for
+	// connection state recovery (core.Config.RecoveryStore): the server
+	// where it originated named it, and every server delivers and keeps it
+	// under that name. Empty from servers that do not name them (Node, the
+	// emitter): each server then keeps it under an offset of its own.
+	Offset string
 }
 
 // ClusterSocket is one socket in a ClusterFetchSocketsResponse. The core

@@ -73,6 +73,10 @@ type ClientOptions struct {
 	Dialer *websocket.Dialer
 	// Seed seeds the reconnection jitter; zero draws it from crypto/rand.
 	Seed [32]byte
+	// Parser is the Socket.IO parser (parser), which must be the server's:
+	// DefaultParser, or MsgpackParser for a server using
+	// socket.io-msgpack-parser.
+	Parser Parser
 }
 
 // SocketOptions configures one namespace socket.
@@ -160,6 +164,7 @@ func NewManager(rawURL string, opts ClientOptions) (*Manager, error) {
 		RandomizationFactor:  opts.RandomizationFactor,
 		Timeout:              opts.Timeout,
 		Seed:                 opts.Seed,
+		Parser:               opts.Parser,
 	}
 	cm, err := client.New(cfg)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketcore/socketcore/adapter"
@@ -48,33 +49,44 @@ type pump struct {
 	a   adapter.Adapter
 	srv *Server
 
-	mu      sync.Mutex
-	wake    chan struct{} // buffered 1
-	q       []pumpJob
-	dropped int
-	quit    chan struct{}
-	done    chan struct{}
+	mu   sync.Mutex
+	wake chan struct{} // buffered 1
+	q    []pumpJob
+	quit chan struct{}
+	done chan struct{}
+	// ctx is every adapter call's; stop cancels it when the adapter did
+	// not take what was left within closeBudget.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// ClusterStats' counters.
+	published, publishErrors, countErrors, subscribeErrors, received, dropped atomic.Uint64
 }
 
 type pumpJob struct {
 	subscribe string // a namespace to receive
 	pub       wire.ClusterPublish
+	run       func(ctx context.Context) // a recovery store operation (recovery_cluster.go)
 }
 
-func newPump(a adapter.Adapter, srv *Server) *pump {
-	p := &pump{a: a, srv: srv, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+func newPump(srv *Server) *pump {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &pump{srv: srv, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		ctx: ctx, cancel: cancel}
+}
+
+func (p *pump) start(a adapter.Adapter) {
+	p.a = a
 	go p.run()
-	return p
 }
 
 func (p *pump) push(j pumpJob) {
 	p.mu.Lock()
 	if len(p.q) >= pumpLimit {
-		p.dropped++
-		if p.dropped == 1 || p.dropped%1000 == 0 {
-			p.srv.opts.Logger.Warn("socketcore: cluster adapter too slow, dropping messages", "dropped", p.dropped)
-		}
 		p.mu.Unlock()
+		if n := p.dropped.Add(1); n == 1 || n%1000 == 0 {
+			p.srv.opts.Logger.Warn("socketcore: cluster adapter too slow, dropping messages", "dropped", n)
+		}
 		return
 	}
 	p.q = append(p.q, j)
@@ -92,35 +104,64 @@ func (p *pump) run() {
 		q := p.q
 		p.q = nil
 		p.mu.Unlock()
-		for _, j := range q {
+		for i, j := range q {
+			if p.ctx.Err() != nil { // stopped, and the adapter hangs
+				p.dropped.Add(uint64(len(q) - i))
+				p.srv.opts.Logger.Warn("socketcore: cluster adapter too slow at close, dropping messages", "dropped", len(q)-i)
+				break
+			}
 			p.do(j)
 		}
 		if len(q) > 0 {
-			continue
+			continue // then what came meanwhile, what the server said last included
 		}
 		select {
 		case <-p.wake:
 		case <-p.quit:
 			p.mu.Lock()
-			q := p.q
-			p.q = nil
+			left := len(p.q) // pushed since q was taken
 			p.mu.Unlock()
-			for _, j := range q { // what the server said last (its Close)
-				p.do(j)
+			if left == 0 {
+				return
 			}
-			return
 		}
 	}
+}
+
+// closeBudget bounds how long Close waits for the adapter to take the
+// messages still waiting (what the server said last, its Close included):
+// then the call in progress is cancelled and the others are dropped. An
+// adapter that hangs (Redis frozen or cut off: each call lasts until its
+// opTimeout) would otherwise hold Close for opTimeout per message.
+const closeBudget = 2 * time.Second
+
+func (p *pump) stop() {
+	defer p.cancel()
+	close(p.quit)
+	t := time.NewTimer(closeBudget)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return
+	case <-t.C:
+	}
+	p.cancel()
+	<-p.done // the call in progress returns at its I/O deadline at the latest
 }
 
 // opTimeout bounds one adapter call.
 const opTimeout = 5 * time.Second
 
 func (p *pump) do(j pumpJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, opTimeout)
 	defer cancel()
+	if j.run != nil {
+		j.run(ctx)
+		return
+	}
 	if j.subscribe != "" {
 		if err := p.a.AddNamespace(ctx, j.subscribe); err != nil {
+			p.subscribeErrors.Add(1)
 			p.srv.opts.Logger.Error("socketcore: cluster subscribe failed", "nsp", j.subscribe, "err", err)
 		}
 		return
@@ -129,6 +170,7 @@ func (p *pump) do(j pumpJob) {
 	if j.pub.CountServers {
 		n, err := p.a.ServerCount(ctx, m.Nsp)
 		if err != nil {
+			p.countErrors.Add(1)
 			p.srv.opts.Logger.Error("socketcore: cluster server count failed", "nsp", m.Nsp, "err", err)
 			n = 0 // the request waits for its timeout
 		}
@@ -143,13 +185,11 @@ func (p *pump) do(j pumpJob) {
 			p.srv.d.post(func(now clock.Instant) { p.srv.core.Handle(now, wire.ClusterServers{RequestID: id, Servers: 1}) })
 			return
 		}
+		p.publishErrors.Add(1)
 		p.srv.opts.Logger.Error("socketcore: cluster publish failed", "type", m.Type.String(), "nsp", m.Nsp, "err", err)
+		return
 	}
-}
-
-func (p *pump) stop() {
-	close(p.quit)
-	<-p.done
+	p.published.Add(1)
 }
 
 // startCluster makes the adapter (Options.Adapter) once the driver runs.
@@ -160,15 +200,51 @@ func (s *Server) startCluster() error {
 	if _, ok := s.core.(clusterMachine); !ok {
 		return ErrNoCluster
 	}
+	p := newPump(s)
 	a, err := s.opts.Adapter(func(m wire.ClusterMessage) {
+		p.received.Add(1)
 		s.d.post(func(now clock.Instant) { s.core.Handle(now, wire.ClusterReceived{Msg: m}) })
 	})
 	if err != nil {
+		p.cancel()
 		return err
 	}
 	s.adapter = a
-	s.pump = newPump(a, s)
+	s.pump = p
+	p.start(a)
 	return nil
+}
+
+// ClusterStats counts the cluster traffic of a server (Options.Adapter)
+// since it started; all zero without an adapter. Messages are lost, not
+// retried, when their publish fails (pub/sub delivers at most once).
+type ClusterStats struct {
+	Published     uint64 // messages the adapter published
+	PublishErrors uint64 // publishes that failed (the message is lost; logged)
+	// CountErrors are server counts that failed: their requests wait for
+	// the requests timeout. SubscribeErrors are namespaces whose
+	// subscription failed or was not confirmed in time (the Redis adapter
+	// subscribes again when it reconnects).
+	CountErrors, SubscribeErrors uint64
+	Received                     uint64 // messages from the other servers
+	// Dropped are messages never handed to the adapter: more than
+	// pumpLimit (65536) were waiting for it, or Close gave up on them.
+	Dropped uint64
+	Pending int // messages and subscriptions waiting for the adapter now
+}
+
+// ClusterStats returns the server's cluster counters. Safe for concurrent use.
+func (s *Server) ClusterStats() ClusterStats {
+	p := s.pump
+	if p == nil {
+		return ClusterStats{}
+	}
+	p.mu.Lock()
+	pending := len(p.q)
+	p.mu.Unlock()
+	return ClusterStats{Published: p.published.Load(), PublishErrors: p.publishErrors.Load(),
+		CountErrors: p.countErrors.Load(), SubscribeErrors: p.subscribeErrors.Load(),
+		Received: p.received.Load(), Dropped: p.dropped.Load(), Pending: pending}
 }
 
 // subscribe has the adapter receive a namespace's messages.

@@ -10,6 +10,7 @@ import (
 	"github.com/socketcore/socketcore/adapter"
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/engine"
+	"github.com/socketcore/socketcore/core/sio"
 )
 
 // Options configures a Server. Zero values take the defaults of Node's
@@ -30,6 +31,10 @@ type Options struct {
 	// AllowEIO3 accepts Engine.IO v3 clients (Socket.IO 2.x), as Node's
 	// allowEIO3.
 	AllowEIO3 bool
+	// Parser is the Socket.IO parser every client must use (Node's parser
+	// option): DefaultParser, or MsgpackParser for clients configured with
+	// socket.io-msgpack-parser. Handlers see the same arguments either way.
+	Parser Parser
 	// CORS is the cross-origin policy; nil sends no CORS headers and checks
 	// no Origin.
 	CORS *CORS
@@ -62,6 +67,20 @@ type Options struct {
 	// was restarted); nil means slog.Default().
 	Logger *slog.Logger
 }
+
+// Parser names a Socket.IO parser (sio.Parser): how packets travel.
+type Parser = sio.Parser
+
+const (
+	// DefaultParser is socket.io-parser, the protocol's own encoding.
+	DefaultParser = sio.DefaultParser
+	// MsgpackParser is socket.io-msgpack-parser 3.x: every packet is one
+	// binary MessagePack message.
+	MsgpackParser = sio.MsgpackParser
+)
+
+// ParseParser returns the parser named "default" (or "") or "msgpack".
+func ParseParser(name string) (Parser, error) { return sio.ParseParser(name) }
 
 // CORS is a cross-origin policy. It also guards the WebSocket upgrade: a
 // browser request whose Origin is not allowed is refused with 403.
@@ -129,6 +148,13 @@ type Recovery struct {
 	// (defaults 100,000 and 64 MiB); the oldest go first.
 	MaxPackets int
 	MaxBytes   int
+	// Shared keeps the sessions and the packets they may miss in the
+	// cluster adapter's store (adapter.RecoveryStore: Redis for
+	// adapter/redis) instead of this server's memory alone, so that a
+	// client resumes on any server of the cluster — the one it was on
+	// may have died. Start fails (ErrNoRecoveryStore) without such an
+	// adapter. MaxPackets also bounds each namespace's log in the store.
+	Shared bool
 }
 
 func (o *Options) engineConfig() engine.Config {
@@ -155,13 +181,14 @@ func (o *Options) engineConfig() engine.Config {
 
 func (o *Options) coreConfig() core.Config {
 	c := core.Config{Config: o.engineConfig(), ConnectTimeout: o.ConnectTimeout, DynamicNamespaces: true,
-		Cluster: o.Adapter != nil, RequestsTimeout: o.RequestsTimeout}
+		Cluster: o.Adapter != nil, RequestsTimeout: o.RequestsTimeout, Parser: o.Parser}
 	if r := o.Recovery; r != nil {
 		c.RecoveryWindow = r.MaxDisconnectionDuration
 		if c.RecoveryWindow <= 0 {
 			c.RecoveryWindow = 2 * time.Minute
 		}
 		c.RecoveryMaxPackets, c.RecoveryMaxBytes = r.MaxPackets, r.MaxBytes
+		c.RecoveryStore = r.Shared && o.Adapter != nil
 	}
 	return c
 }

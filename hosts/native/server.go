@@ -70,7 +70,8 @@ type Server struct {
 
 	adapter   adapter.Adapter // the cluster's, if any (cluster.go)
 	pump      *pump
-	serverBox mailbox // runs OnServerSideEmit handlers, in order
+	serverBox mailbox       // runs OnServerSideEmit handlers, in order
+	rec       *hostRecovery // Recovery.Shared (recovery_cluster.go)
 }
 
 type ackResult struct {
@@ -125,6 +126,17 @@ func Start(opts Options) (*Server, error) {
 		}
 		return nil, err
 	}
+	if err := s.startRecoveryStore(); err != nil { // recovery_cluster.go
+		s.d.stop()
+		if s.pump != nil {
+			s.pump.stop()
+			s.adapter.Close()
+		}
+		if r, ok := m.(releaser); ok {
+			r.Release(context.Background())
+		}
+		return nil, err
+	}
 	s.t = newTransport(&s.opts, s.d)
 	s.t.onRequest = s.onRequest
 	s.d.afterDrain = func() {
@@ -169,6 +181,11 @@ func (s *Server) Close() error {
 	s.d.call(func(now clock.Instant) { s.core.Close(now) })
 	s.d.call(func(clock.Instant) {}) // the drain after Close performed its outputs
 	s.d.stop()
+	if s.rec != nil {
+		// the sessions the shutdown saved go through the mailboxes
+		// (recovery_cluster.go) before the pump's last flush
+		waitAtMost(&s.wg, s.grace)
+	}
 	if s.pump != nil {
 		s.pump.stop()
 		s.adapter.Close()
@@ -279,6 +296,7 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 	case wire.Connected:
 		if so := s.sockets[o.Socket]; so != nil {
 			so.mbox.post(so.runConnected)
+			s.snapshotAfterConnection(so) // recovery_cluster.go
 		}
 	case wire.EventReceived:
 		if so := s.sockets[o.Socket]; so != nil {
@@ -325,7 +343,7 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 		}
 	case wire.Disconnecting:
 		if so := s.sockets[o.Socket]; so != nil {
-			if s.opts.Recovery != nil {
+			if s.opts.Recovery != nil && s.rec == nil { // with a store, the session write carries it
 				s.keepData(so)
 			}
 			so.mbox.post(func() { so.runDisconnecting(o.Reason, o.Rooms) })
@@ -337,7 +355,11 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 			so.mbox.post(func() { so.runDisconnected(o.Reason) })
 		}
 	case wire.ClusterPublish:
-		s.publish(o)
+		if !s.recordBroadcast(o) { // recovery_cluster.go
+			s.publish(o)
+		}
+	case wire.RecoveryRecord, wire.RecoverySession, wire.RecoveryLookup:
+		s.recoveryOutput(o) // recovery_cluster.go
 	case wire.ClusterRequestDone:
 		for i := range o.Sockets {
 			if o.Sockets[i].Handshake == nil { // one of this server's

@@ -48,6 +48,10 @@ type C struct {
 	silent int
 	log    []string
 	queue  []published
+	// Store, when set, is the recovery store the servers share
+	// (recovery_store.go); dead servers neither receive nor publish.
+	Store *Store
+	dead  map[int]bool
 }
 
 type published struct {
@@ -89,7 +93,7 @@ func playCluster(t testing.TB, sc ClusterScenario, f Factory) []string {
 			sc.Config(&cfg)
 		}
 		// Distinct ids, and request ids (from Seed[8:16]), per server.
-		cfg.Seed[0], cfg.Seed[8] = byte('a'+i), byte('a'+i)
+		cfg.Seed[0], cfg.Seed[8], cfg.Seed[16] = byte('a'+i), byte('a'+i), byte('a'+i) // ids, request ids, node ids (offsets)
 		m := f(t, cfg)
 		if _, ok := m.(ClusterMachine); !ok {
 			t.Fatalf("%T cannot be one server of a cluster", m)
@@ -135,6 +139,9 @@ func (c *C) Pump() {
 		}
 		e := c.queue[0]
 		c.queue = c.queue[1:]
+		if c.dead[e.from] {
+			continue
+		}
 		m := e.p.Msg
 		if m.Type == wire.ClusterFetchSocketsResponse {
 			m.Sockets = slices.Clone(m.Sockets)
@@ -145,7 +152,7 @@ func (c *C) Pump() {
 			}
 		}
 		for j, d := range c.N {
-			if j != e.from {
+			if j != e.from && !c.dead[j] {
 				d.In(wire.ClusterReceived{Msg: m})
 			}
 		}

@@ -260,6 +260,9 @@ func (d *D) drain() {
 			if p, ok := o.(wire.ClusterPublish); ok {
 				d.c.queue = append(d.c.queue, published{from: d.node, p: p})
 			}
+			if d.c.Store != nil {
+				d.c.Store.take(d, o) // recovery_store.go
+			}
 		}
 	}
 }
@@ -415,6 +418,19 @@ func Describe(v any) string {
 			o.Ref, describeClusterSockets(o.Sockets), o.Rooms, describeReplies(o.Replies), o.TimedOut, o.Answers, o.Expected)
 	case wire.ServerSideEmitReceived:
 		return fmt.Sprintf("ServerSideEmitReceived{%q %s atts=%s ack=%d}", o.Nsp, q(o.Data), qs(o.Attachments), o.Ack)
+	case wire.RecoveryRecord:
+		return fmt.Sprintf("RecoveryRecord{%q %s}", o.Nsp, describePacket(o.Packet))
+	case wire.RecoverySession:
+		return "RecoverySession{" + describeSession(o) + "}"
+	case wire.RecoveryLookup:
+		return fmt.Sprintf("RecoveryLookup{ref=%d %q pid=%s offset=%q node=%s}", o.Ref, o.Nsp, o.PID, o.Offset, o.Node)
+	case wire.RecoveryFound:
+		ps := make([]string, len(o.Packets))
+		for i, p := range o.Packets {
+			ps[i] = describePacket(p)
+		}
+		return fmt.Sprintf("RecoveryFound{ref=%d found=%v %s offsetFound=%v packets=[%s]}", o.Ref, o.Found, describeSession(o.Session),
+			o.OffsetFound, strings.Join(ps, " "))
 	case nil:
 		return "nil"
 	}
@@ -439,9 +455,9 @@ func describeReplies(l []wire.Reply) string {
 // describeClusterMessage renders every field of a cluster message (empty
 // and nil alike, as in Describe).
 func describeClusterMessage(m wire.ClusterMessage) string {
-	return fmt.Sprintf("%s %q req=%q rooms=%q except=%q volatile=%v compress=%v timeout=%v data=%s atts=%s join=%q close=%v sockets=%s clients=%d",
+	return fmt.Sprintf("%s %q req=%q rooms=%q except=%q volatile=%v compress=%v timeout=%v data=%s atts=%s join=%q close=%v sockets=%s clients=%d offset=%q",
 		m.Type, m.Nsp, m.RequestID, m.Rooms, m.Except, m.Volatile, m.Compress, m.Timeout, q(nilIfEmpty(m.Data)), qs(m.Attachments),
-		m.JoinRooms, m.Close, describeClusterSockets(m.Sockets), m.ClientCount)
+		m.JoinRooms, m.Close, describeClusterSockets(m.Sockets), m.ClientCount, m.Offset)
 }
 
 func describeClusterSockets(l []wire.ClusterSocket) string {

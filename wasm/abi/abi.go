@@ -32,7 +32,11 @@ import (
 // kinds came with it. Version 3 added connection state recovery: the
 // Config record's RecoveryWindow, RecoveryMaxPackets and RecoveryMaxBytes,
 // and Recovered and Data at the end of ConnectRequested and Connected
-// (changed records again), with the SetRecoveryData command.
+// (changed records again), with the SetRecoveryData command; unreleased,
+// it also took the recovery store (Config.RecoveryStore and
+// ClusterMessage.Offset at their ends, the RecoveryFound input and the
+// recovery store outputs of class 0x16), and the Socket.IO parser
+// (Config.Parser, after them: 0 default, 1 msgpack, others malformed).
 const Version = 3
 
 // Kind names a record type. Its high byte is the class and its low byte the
@@ -58,6 +62,7 @@ const (
 	KindTimeout         Kind = 0x0104
 	KindClusterReceived Kind = 0x0105 // wire.ClusterReceived: another server's message
 	KindClusterServers  Kind = 0x0106 // wire.ClusterServers: the servers a request went to
+	KindRecoveryFound   Kind = 0x0107 // wire.RecoveryFound: the recovery store's answer to a lookup (version 3)
 )
 
 // Server-role commands (sio_handle): one per method of core.Server other
@@ -153,6 +158,15 @@ const (
 	KindRoomDeleted            Kind = 0x1505
 )
 
+// Recovery store outputs (sio_poll), the server role's with
+// Config.RecoveryStore (core/recovery_cluster.go, version 3): what to keep
+// in the store every server of a cluster reads, and what to look up there.
+const (
+	KindRecoveryRecord  Kind = 0x1601
+	KindRecoverySession Kind = 0x1602
+	KindRecoveryLookup  Kind = 0x1603
+)
+
 var kindNames = map[Kind]string{
 	KindInit:                   "Init",
 	KindHTTPRequest:            "HTTPRequest",
@@ -161,6 +175,7 @@ var kindNames = map[Kind]string{
 	KindTimeout:                "Timeout",
 	KindClusterReceived:        "ClusterReceived",
 	KindClusterServers:         "ClusterServers",
+	KindRecoveryFound:          "RecoveryFound",
 	KindAddNamespace:           "AddNamespace",
 	KindAcceptConnect:          "AcceptConnect",
 	KindRejectConnect:          "RejectConnect",
@@ -214,6 +229,9 @@ var kindNames = map[Kind]string{
 	KindServerSideEmitReceived: "ServerSideEmitReceived",
 	KindRoomCreated:            "RoomCreated",
 	KindRoomDeleted:            "RoomDeleted",
+	KindRecoveryRecord:         "RecoveryRecord",
+	KindRecoverySession:        "RecoverySession",
+	KindRecoveryLookup:         "RecoveryLookup",
 }
 
 // Kinds lists every kind this version defines, in numeric order.
@@ -285,7 +303,7 @@ func (r Role) Accepts(k Kind) bool {
 		return r == RoleServer || r == RoleEngine
 	case KindEngineSend:
 		return r == RoleEngine
-	case KindClusterReceived, KindClusterServers:
+	case KindClusterReceived, KindClusterServers, KindRecoveryFound:
 		return r == RoleServer
 	}
 	return r == RoleServer && k >= KindAddNamespace && k <= KindSetRecoveryData

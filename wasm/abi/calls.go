@@ -5,6 +5,7 @@ import (
 
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/engine"
+	"github.com/socketcore/socketcore/core/sio"
 	"github.com/socketcore/socketcore/core/wire"
 )
 
@@ -178,6 +179,13 @@ func AppendCall(dst []byte, r any) (Kind, []byte, error) {
 		k = KindClusterServers
 		b = appendString(b, r.RequestID)
 		b = appendI64(b, int64(r.Servers))
+	case wire.RecoveryFound:
+		k = KindRecoveryFound
+		b = appendU64(b, uint64(r.Ref))
+		b = appendBool(b, r.Found)
+		b = appendRecoverySession(b, &r.Session)
+		b = appendBool(b, r.OffsetFound)
+		b = appendRecoveryPackets(b, r.Packets)
 	case AddNamespace:
 		k = KindAddNamespace
 		b = appendString(b, r.Name)
@@ -309,6 +317,8 @@ func appendConfig(b []byte, c core.Config) []byte {
 	b = appendI64(b, int64(c.RecoveryMaxPackets))
 	b = appendI64(b, int64(c.RecoveryMaxBytes))
 	b = appendBool(b, c.AllowEIO3)
+	b = appendBool(b, c.RecoveryStore)
+	b = appendU8(b, uint8(c.Parser)) // version 3 (unreleased): 0 default, 1 msgpack
 	return b
 }
 
@@ -345,6 +355,13 @@ func decodeConfig(d *dec) core.Config {
 	c.RecoveryMaxPackets = d.int()
 	c.RecoveryMaxBytes = d.int()
 	c.AllowEIO3 = d.bool()
+	c.RecoveryStore = d.bool()
+	switch pr := sio.Parser(d.u8()); pr {
+	case sio.DefaultParser, sio.MsgpackParser:
+		c.Parser = pr
+	default:
+		d.bad = true // an unknown parser is refused, not run as the default
+	}
 	return c
 }
 
@@ -368,6 +385,9 @@ func DecodeCall(k Kind, b []byte) (any, error) {
 		r = wire.ClusterReceived{Msg: decodeClusterMessage(d)}
 	case KindClusterServers:
 		r = wire.ClusterServers{RequestID: d.string(), Servers: d.int()}
+	case KindRecoveryFound:
+		r = wire.RecoveryFound{Ref: wire.AckRef(d.u64()), Found: d.bool(), Session: decodeRecoverySession(d),
+			OffsetFound: d.bool(), Packets: decodeRecoveryPackets(d)}
 	case KindAddNamespace:
 		r = AddNamespace{Name: d.string(), Gated: d.bool()}
 	case KindAcceptConnect:

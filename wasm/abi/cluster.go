@@ -25,7 +25,8 @@ func appendClusterMessage(b []byte, m *wire.ClusterMessage) []byte {
 	b = appendStrings(b, m.JoinRooms)
 	b = appendBool(b, m.Close)
 	b = appendClusterSockets(b, m.Sockets)
-	return appendI64(b, int64(m.ClientCount))
+	b = appendI64(b, int64(m.ClientCount))
+	return appendString(b, m.Offset) // version 3: the recovery store
 }
 
 func decodeClusterMessage(d *dec) wire.ClusterMessage {
@@ -44,6 +45,7 @@ func decodeClusterMessage(d *dec) wire.ClusterMessage {
 		Close:       d.bool(),
 		Sockets:     decodeClusterSockets(d),
 		ClientCount: d.int(),
+		Offset:      d.string(),
 	}
 }
 

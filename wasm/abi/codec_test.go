@@ -88,6 +88,7 @@ func TestRejects(t *testing.T) {
 		{"cluster publish: no count_servers", KindClusterPublish, "01" + "00000000" + "00000000" + "00000000" + "00000000" +
 			"00" + "00" + "0000000000000000" + "00000000" + "00000000" + "00000000" + "00" + "00000000" + "0000000000000000", ErrBadRecord},
 		{"config: no recovery fields (version 2)", KindConfigReply, strings.Repeat("00", 8*6+1+1+32+8*4+1+1+8), ErrBadRecord},
+		{"config: unknown parser 2", KindConfigReply, strings.Repeat("00", 8*6+1+1+32+8*4+1+1+8+8*3+1+1) + "02", ErrBadRecord},
 		{"connect requested: recovered 2", KindConnectRequested, "01000000" + "73" + "01000000" + "78" + "01000000" + "2f" + "00000000" + "00" + "02" + "00000000", ErrBadRecord},
 		{"connected out: no recovered (version 2)", KindConnectedOut, "0200000073310100000078010000002f", ErrBadRecord},
 		{"set recovery data: data past the end", KindSetRecoveryData, "01000000" + "73" + "05000000" + "7b7d", ErrBadRecord},
@@ -216,7 +217,7 @@ func TestRoleAccepts(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []Kind{0x0107, 0x0110, 0x0218, 0x0301, 0x0402, 0x1506, 0x7777} {
+	for _, k := range []Kind{0x0108, 0x0110, 0x0218, 0x0301, 0x0402, 0x1506, 0x1604, 0x7777} {
 		if RoleServer.Accepts(k) || RoleEngine.Accepts(k) || Role(3).Accepts(k) {
 			t.Errorf("undefined kind %s accepted", k)
 		}

@@ -156,6 +156,20 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 		k = KindRoomDeleted
 		b = appendString(b, r.Nsp)
 		b = appendString(b, r.Room)
+	case wire.RecoveryRecord:
+		k = KindRecoveryRecord
+		b = appendString(b, r.Nsp)
+		b = appendRecoveryPacket(b, &r.Packet)
+	case wire.RecoverySession:
+		k = KindRecoverySession
+		b = appendRecoverySession(b, &r)
+	case wire.RecoveryLookup:
+		k = KindRecoveryLookup
+		b = appendU64(b, uint64(r.Ref))
+		b = appendString(b, r.Nsp)
+		b = appendString(b, r.PID)
+		b = appendString(b, r.Offset)
+		b = appendString(b, r.Node)
 	default:
 		return 0, dst, ErrUnknownKind
 	}
@@ -303,6 +317,12 @@ func DecodeResult(k Kind, b []byte) (any, error) {
 		r = wire.RoomCreated{Nsp: d.string(), Room: d.string()}
 	case KindRoomDeleted:
 		r = wire.RoomDeleted{Nsp: d.string(), Room: d.string()}
+	case KindRecoveryRecord:
+		r = wire.RecoveryRecord{Nsp: d.string(), Packet: decodeRecoveryPacket(d)}
+	case KindRecoverySession:
+		r = decodeRecoverySession(d)
+	case KindRecoveryLookup:
+		r = wire.RecoveryLookup{Ref: wire.AckRef(d.u64()), Nsp: d.string(), PID: d.string(), Offset: d.string(), Node: d.string()}
 	default:
 		return nil, ErrUnknownKind
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/engine"
+	"github.com/socketcore/socketcore/core/sio"
 	"github.com/socketcore/socketcore/core/wire"
 )
 
@@ -55,7 +56,8 @@ var table = []struct {
 		},
 		ConnectTimeout: time.Second, MaxAttachments: 10, MaxDepth: 64, MaxPendingAcks: 1024, DynamicNamespaces: true,
 		Cluster: true, RequestsTimeout: 5 * time.Second,
-		RecoveryWindow: 2 * time.Minute, RecoveryMaxPackets: 100_000, RecoveryMaxBytes: 64 << 20,
+		RecoveryWindow: 2 * time.Minute, RecoveryMaxPackets: 100_000, RecoveryMaxBytes: 64 << 20, RecoveryStore: true,
+		Parser: sio.MsgpackParser,
 	}}},
 	{"init: engine role", Init{Role: RoleEngine, Config: core.Config{Config: engine.Config{
 		PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, Transports: engine.WebSocket, Seed: seed,
@@ -88,6 +90,14 @@ var table = []struct {
 	{"cluster received: empty", wire.ClusterReceived{}},
 	{"cluster servers", wire.ClusterServers{RequestID: "AbCdEfGh1", Servers: 3}},
 	{"cluster servers: count failed", wire.ClusterServers{RequestID: "r", Servers: -1}},
+	{"recovery found: another server's session and packets", wire.RecoveryFound{Ref: 4, Found: true,
+		Session: wire.RecoverySession{State: wire.RecoveryLive, PID: "AbCdEfghijklmnopqrst", Socket: "s0000000000000000001",
+			Nsp: "/chat", Rooms: []string{"s0000000000000000001", "team"}, Node: "AbCdEf", Data: []byte(`{"user":"ann"}`)},
+		OffsetFound: true, Packets: []wire.RecoveryPacket{
+			{Offset: "XyZ0123a", Rooms: []string{"team"}, Except: []string{"muted"}, Data: []byte(`["news",1]`)},
+			{Offset: "AbCdEf7", Rooms: []string{"s0000000000000000001"}, Data: []byte(`["bin",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{0xca, 0xfe}}},
+		}}},
+	{"recovery found: nothing", wire.RecoveryFound{Ref: 5}},
 	{"add namespace", AddNamespace{Name: "/admin", Gated: true}},
 	{"accept connect", AcceptConnect{Socket: "s0000000000000000001"}},
 	{"reject connect: no data", RejectConnect{Socket: "s1", Message: "not authorized"}},
@@ -174,7 +184,10 @@ var table = []struct {
 		Type: wire.ClusterAllRoomsResponse, Nsp: "/", RequestID: "q",
 		Rooms: []string{"a"}, Except: []string{"b"}, Volatile: true, Compress: true, Timeout: time.Millisecond,
 		Data: []byte(`[1]`), Attachments: [][]byte{nil, {2}}, JoinRooms: []string{"r1", "r2"}, Close: true,
-		Sockets: []wire.ClusterSocket{{ID: "s1", Rooms: []string{"s1"}}}, ClientCount: -1,
+		Sockets: []wire.ClusterSocket{{ID: "s1", Rooms: []string{"s1"}}}, ClientCount: -1, Offset: "AbCdEf1z",
+	}}},
+	{"cluster publish: broadcast with offset", wire.ClusterPublish{Msg: wire.ClusterMessage{
+		Type: wire.ClusterBroadcast, Nsp: "/", Rooms: []string{"team"}, Compress: true, Data: []byte(`["news",1]`), Offset: "AbCdEf2",
 	}}},
 	{"cluster publish: broadcast client count", wire.ClusterPublish{Msg: wire.ClusterMessage{
 		Type: wire.ClusterBroadcastClientCount, Nsp: "/", RequestID: "r", ClientCount: 2,
@@ -192,6 +205,13 @@ var table = []struct {
 	{"server side emit received: ack, binary", wire.ServerSideEmitReceived{Nsp: "/chat", Data: []byte(`["ping",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{0xde, 0xad}}, Ack: 12}},
 	{"room created", wire.RoomCreated{Nsp: "/", Room: "team"}},
 	{"room deleted", wire.RoomDeleted{Nsp: "/chat", Room: "abcdefghijklmnopqrst"}},
+	{"recovery record", wire.RecoveryRecord{Nsp: "/", Packet: wire.RecoveryPacket{Offset: "AbCdEf3", Rooms: []string{"s1"},
+		Data: []byte(`["hello",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1, 2}}}}},
+	{"recovery session: live", wire.RecoverySession{State: wire.RecoveryLive, PID: "AbCdEfghijklmnopqrst", Socket: "s1",
+		Nsp: "/", Rooms: []string{"s1", "team"}, Node: "AbCdEf"}},
+	{"recovery session: saved, data", wire.RecoverySession{State: wire.RecoverySaved, PID: "AbCdEfghijklmnopqrst", Socket: "s1",
+		Nsp: "/chat", Rooms: []string{"s1"}, Node: "AbCdEf", Data: []byte(`{"user":"ann"}`)}},
+	{"recovery lookup", wire.RecoveryLookup{Ref: 9, Nsp: "/", PID: "AbCdEfghijklmnopqrst", Offset: "XyZ0123a", Node: "GhIjKl"}},
 }
 
 func kindHex(k Kind) string { return "0x" + hex.EncodeToString([]byte{byte(k >> 8), byte(k)}) }

@@ -1,6 +1,6 @@
 // Command socketcore is a Socket.IO 4.x server.
 //
-//	socketcore [serve] [--addr 127.0.0.1:3000] [--path /socket.io/] [--cors-origin ORIGINS] [--redis redis://...] ...
+//	socketcore [serve] [--addr 127.0.0.1:3000] [--path /socket.io/] [--cors-origin ORIGINS] [--redis redis://...] [--parser msgpack] ...
 //	socketcore conformance [--engine-addr HOST:PORT] [--sio-addr HOST:PORT]
 //	socketcore bench-server [--addr 127.0.0.1:3004]
 //
@@ -153,7 +153,9 @@ type clusterFlags struct {
 	specific        bool
 	requestsTimeout time.Duration
 	recovery        time.Duration
+	recoveryShared  bool
 	allowEIO3       bool
+	parser          string
 	sharded         bool
 	subscription    string
 }
@@ -166,15 +168,22 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.sharded, "redis-sharded", false, "speak the sharded adapter's protocol (SPUBLISH/SSUBSCRIBE, Redis 7; Node's createShardedAdapter)")
 	fs.StringVar(&c.subscription, "redis-subscription-mode", "", "sharded mode's subscriptionMode: dynamic (default), dynamic-private or static")
 	fs.BoolVar(&c.allowEIO3, "allow-eio3", false, "accept Engine.IO v3 clients (Socket.IO 2.x), as Node's allowEIO3")
+	fs.StringVar(&c.parser, "parser", "default", "Socket.IO parser every client must use: default (socket.io-parser) or msgpack (socket.io-msgpack-parser)")
 	fs.DurationVar(&c.recovery, "recovery", 0, "connection state recovery window (maxDisconnectionDuration, e.g. 2m); 0: off")
+	fs.BoolVar(&c.recoveryShared, "recovery-shared", true, "with --redis: keep recovery's sessions and missed packets in Redis, so that a client recovers on any server of the cluster (false: in this server's memory)")
 }
 
 // apply sets the options' adapter when --redis is given.
 func (c *clusterFlags) apply(o *native.Options) error {
 	o.RequestsTimeout = c.requestsTimeout
 	o.AllowEIO3 = c.allowEIO3
+	p, err := native.ParseParser(c.parser)
+	if err != nil {
+		return fmt.Errorf("--parser %q: want default or msgpack", c.parser)
+	}
+	o.Parser = p
 	if c.recovery > 0 {
-		o.Recovery = &native.Recovery{MaxDisconnectionDuration: c.recovery}
+		o.Recovery = &native.Recovery{MaxDisconnectionDuration: c.recovery, Shared: c.recoveryShared && c.redisURL != ""}
 	}
 	if c.redisURL == "" {
 		return nil
