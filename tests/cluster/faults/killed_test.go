@@ -172,24 +172,41 @@ func TestNodeKilledMidRequest(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(3)
 	inTime := func(d time.Duration) bool { return d >= requestsTimeout-100*time.Millisecond && d <= requestBound }
+	// early reports a request that completed before the timeout with the
+	// live servers' answers only: the server count is Redis's NUMSUB at the
+	// moment of the request (as in Node), and under heavy load a live
+	// server's subscription being remade makes it count one server less.
+	// Tolerated (and logged) only with exactly the live servers' answers.
+	early := func(what string, err error, d time.Duration) bool {
+		if err == nil && d < requestsTimeout-100*time.Millisecond {
+			t.Logf("%s completed after %v with the live servers' answers: Redis counted one server less then", what, d)
+			return true
+		}
+		return false
+	}
 	go func() {
 		defer wg.Done()
 		// the answers so far (b's) and the timeout
-		if got, err, d := sse(); !errors.Is(err, native.ErrClusterTimeout) || !slices.Equal(got, []string{"b"}) || !inTime(d) {
+		got, err, d := sse()
+		if !slices.Equal(got, []string{"b"}) || !(errors.Is(err, native.ErrClusterTimeout) && inTime(d) || early("ServerSideEmitWithAck", err, d)) {
 			t.Errorf("ServerSideEmitWithAck with the process stopped: %q, %v in %v", got, err, d)
 		}
 	}()
 	go func() {
 		defer wg.Done()
 		// as Node's fetchSockets rejects: nothing but the timeout
-		if got, err, d := fetch(); !errors.Is(err, native.ErrClusterTimeout) || len(got) != 0 || !inTime(d) {
+		got, err, d := fetch()
+		live := slices.DeleteFunc(slices.Clone(wantIDs), func(id string) bool { return !slices.Contains(got, id) })
+		if !(errors.Is(err, native.ErrClusterTimeout) && len(got) == 0 && inTime(d) ||
+			len(got) == len(wantIDs)-1 && len(live) == len(got) && early("FetchSockets", err, d)) {
 			t.Errorf("FetchSockets with the process stopped: %q, %v in %v", got, err, d)
 		}
 	}()
 	go func() {
 		defer wg.Done()
 		// the process never says how many acknowledgements to expect
-		if got, err, d := poll(); !errors.Is(err, native.ErrAckTimeout) || !slices.Equal(got, []string{"a", "b"}) || !inTime(d) {
+		got, err, d := poll()
+		if !slices.Equal(got, []string{"a", "b"}) || !(errors.Is(err, native.ErrAckTimeout) && inTime(d) || early("EmitWithAck", err, d)) {
 			t.Errorf("EmitWithAck with the process stopped: %q, %v in %v", got, err, d)
 		}
 	}()
