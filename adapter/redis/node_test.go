@@ -15,27 +15,11 @@ import (
 	"time"
 
 	cw "github.com/socketcore/socketcore/core/wire"
+	"github.com/socketcore/socketcore/internal/nodetest"
 	"github.com/socketcore/socketcore/internal/redistest"
 )
 
-// repoRoot walks up from the package directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t *testing.T) string { return nodetest.RepoRoot(t) }
 
 // nodeServer is tests/cluster/node/server.mjs: a socket.io server on
 // @socket.io/redis-adapter with one socket.io-client connected to it.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/nodetest"
 	"github.com/socketcore/socketcore/tests/e2e"
 )
 
@@ -99,14 +100,7 @@ func (s *goServer) Stop() {
 
 // ---- Node's ----------------------------------------------------------------
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+func repoRoot(t *testing.T) string { return nodetest.RepoRoot(t) }
 
 type nodeServer struct {
 	t    *testing.T

@@ -18,6 +18,7 @@ import (
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/nodetest"
 	"github.com/socketcore/socketcore/wasm/host"
 	"github.com/socketcore/socketcore/wasm/wasmtest"
 )
@@ -28,25 +29,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+func repoRoot(t *testing.T) string { return nodetest.RepoRoot(t) }
 
 func requireNode(t *testing.T, root string) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found: install Node.js 20+ (apt-get install nodejs npm), then `make test` runs `npm ci`")
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "socket.io-client", "package.json")); err != nil {
-		t.Fatal("node_modules/socket.io-client missing: run `npm ci` at the repository root (`make test` does)")
-	}
-	return node
+	return nodetest.Node(t, root, "socket.io-client")
 }
 
 func TestOfficialClient(t *testing.T) { runOfficialClient(t, native.Options{}) }

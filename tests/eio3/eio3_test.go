@@ -20,29 +20,15 @@ import (
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/nodetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(leaktest.Check(m)) }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+func repoRoot(t *testing.T) string { return nodetest.RepoRoot(t) }
 
 func requireNode(t *testing.T, root string) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found: install Node.js 20+ (apt-get install nodejs npm), then `make test` runs `npm ci`")
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "socket.io-client-v2", "package.json")); err != nil {
-		t.Fatal("node_modules/socket.io-client-v2 missing: run `npm ci` at the repository root (`make test` does)")
-	}
-	return node
+	return nodetest.Node(t, root, "socket.io-client-v2")
 }
 
 // allowEIO3 is the Machine factory of a server that also accepts v3

@@ -25,6 +25,7 @@ import (
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/nodetest"
 	"github.com/socketcore/socketcore/wasm/host"
 	"github.com/socketcore/socketcore/wasm/wasmtest"
 )
@@ -37,28 +38,10 @@ func TestMain(m *testing.M) {
 
 var modes = []string{"websocket", "polling", "upgrade"}
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+func repoRoot(t *testing.T) string { return nodetest.RepoRoot(t) }
 
-// requireNode fails loudly without node or the npm packages.
 func requireNode(t *testing.T, root string) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found: install Node.js 20+ (apt-get install nodejs npm), then `make test` runs `npm ci`")
-	}
-	for _, pkg := range []string{"socket.io-client", "socket.io-msgpack-parser", "socket.io"} {
-		if _, err := os.Stat(filepath.Join(root, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("node_modules/%s missing: run `npm ci` at the repository root (`make test` does)", pkg)
-		}
-	}
-	return node
+	return nodetest.Node(t, root, "socket.io-client", "socket.io-msgpack-parser", "socket.io")
 }
 
 // NewApp is node-app.mjs with the public Go API.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/socketcore/socketcore/adapter/emitter"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/nodetest"
 	"github.com/socketcore/socketcore/internal/redistest"
 )
 
@@ -49,37 +50,10 @@ func redisClient(t *testing.T) *redis.Client {
 	return c
 }
 
-// repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t *testing.T) string { return nodetest.RepoRoot(t) }
 
 func requireNode(t *testing.T, root string) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found: install Node.js 20+ (apt-get install nodejs npm), then run `npm ci` at the repository root")
-	}
-	for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "redis"} {
-		if _, err := os.Stat(filepath.Join(root, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("node_modules/%s missing: run `npm ci` at the repository root (`make test` does)", pkg)
-		}
-	}
-	return node
+	return nodetest.Node(t, root, "socket.io", "socket.io-client", "@socket.io/redis-adapter", "redis")
 }
 
 // randomKey is a fresh adapter key, so parallel runs share no channel.

@@ -29,6 +29,7 @@ import (
 	redisadapter "github.com/socketcore/socketcore/adapter/redis"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/nodetest"
 	"github.com/socketcore/socketcore/internal/redistest"
 )
 
@@ -198,24 +199,7 @@ func strs(replies []native.Args) ([]string, error) {
 
 // ---- the Node server ---------------------------------------------------------
 
-// repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t *testing.T) string { return nodetest.RepoRoot(t) }
 
 // startNode runs server.mjs as the server "node" and returns its URL once
 // it is ready.

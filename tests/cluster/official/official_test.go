@@ -36,6 +36,7 @@ import (
 	redisadapter "github.com/socketcore/socketcore/adapter/redis"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/nodetest"
 	"github.com/socketcore/socketcore/internal/redistest"
 )
 
@@ -55,39 +56,10 @@ func randomKey(t *testing.T) string {
 	return "offtest-" + hex.EncodeToString(b[:])
 }
 
-// repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t *testing.T) string { return nodetest.RepoRoot(t) }
 
-// requireNode returns the node binary, failing the test when node or the
-// packages the scripts import are missing.
 func requireNode(t *testing.T, root string) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found: install Node.js 20+ (apt-get install nodejs npm), then run `npm ci` at the repository root")
-	}
-	for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-emitter", "redis"} {
-		if _, err := os.Stat(filepath.Join(root, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("node_modules/%s missing: run `npm ci` at the repository root (`make test` does)", pkg)
-		}
-	}
-	return node
+	return nodetest.Node(t, root, "socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-emitter", "redis")
 }
 
 // ---- the Go servers ----------------------------------------------------------
