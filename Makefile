@@ -6,6 +6,12 @@ FUZZTIME ?= 30s
 
 .PHONY: run test vet fmt-check wasm-build wasm size fuzz conformance bench-server bench bench-go bench-cluster
 
+# Hosts and packages with their own setup (npm, apt) keep their targets in
+# mk/*.mk; each appends its test target to TEST_EXTRA, which `make test` runs
+# after the Go suite.
+TEST_EXTRA :=
+-include $(sort $(wildcard mk/*.mk))
+
 run: node_modules/.package-lock.json
 	$(GO) run ./hosts/native/cmd/socketcore --addr $(ADDR)
 
@@ -13,6 +19,7 @@ run: node_modules/.package-lock.json
 # tests with the race detector, and the official-client e2e tests.
 test: node_modules/.package-lock.json vet fmt-check wasm-build wasm
 	SOCKETCORE_CORE_WASM=$(abspath $(CORE_WASM)) $(GO) test -race -count=1 -timeout 15m ./...
+	@set -e; for t in $(TEST_EXTRA); do echo "== make $$t"; $(MAKE) --no-print-directory $$t; done
 
 node_modules/.package-lock.json: package-lock.json package.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
