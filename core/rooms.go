@@ -5,41 +5,70 @@ import "github.com/socketcore/socketcore/core/wire"
 // socketSet is an insertion-ordered set of sockets with O(1) add/remove
 // (swap-remove). Its iteration order depends only on the sequence of
 // operations, never on map randomness, so broadcasts and simulations replay
-// exactly (STYLE.md §1 core/internal/rooms).
+// exactly (STYLE.md §1 core/internal/rooms). A small set (a socket's own
+// room, most application rooms) has no index: a linear scan of a few
+// pointers is as fast as a map and costs an idle socket no map.
 type socketSet struct {
 	items []*socket
-	index map[*socket]int
+	index map[*socket]int // nil while len(items) <= smallSet
+}
+
+// smallSet is the size up to which a socketSet has no index.
+const smallSet = 16
+
+func (s *socketSet) find(k *socket) int {
+	if s.index != nil {
+		if i, ok := s.index[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, x := range s.items {
+		if x == k {
+			return i
+		}
+	}
+	return -1
 }
 
 func (s *socketSet) add(k *socket) bool {
-	if s.index == nil {
-		s.index = make(map[*socket]int)
-	}
-	if _, ok := s.index[k]; ok {
+	if s.find(k) >= 0 {
 		return false
 	}
-	s.index[k] = len(s.items)
 	s.items = append(s.items, k)
+	switch {
+	case s.index != nil:
+		s.index[k] = len(s.items) - 1
+	case len(s.items) > smallSet:
+		s.index = make(map[*socket]int, len(s.items))
+		for i, x := range s.items {
+			s.index[x] = i
+		}
+	}
 	return true
 }
 
 func (s *socketSet) remove(k *socket) bool {
-	i, ok := s.index[k]
-	if !ok {
+	i := s.find(k)
+	if i < 0 {
 		return false
 	}
 	last := len(s.items) - 1
 	if i != last {
 		s.items[i] = s.items[last]
-		s.index[s.items[i]] = i
+		if s.index != nil {
+			s.index[s.items[i]] = i
+		}
 	}
 	s.items[last] = nil
 	s.items = s.items[:last]
-	delete(s.index, k)
+	if s.index != nil {
+		delete(s.index, k)
+	}
 	return true
 }
 
-func (s *socketSet) has(k *socket) bool { _, ok := s.index[k]; return ok }
+func (s *socketSet) has(k *socket) bool { return s.find(k) >= 0 }
 func (s *socketSet) len() int           { return len(s.items) }
 
 // namespace is one Socket.IO namespace: its sockets and room index.

@@ -274,7 +274,8 @@ func (s *Server) describeSocket(cs *wire.ClusterSocket) {
 		cs.Handshake, cs.Data = []byte(`{}`), []byte(`null`)
 		return
 	}
-	cs.Handshake = handshakeJSON(&so.hs)
+	hs := so.Handshake()
+	cs.Handshake = handshakeJSON(&hs)
 	so.mu.Lock()
 	data := so.Data
 	so.mu.Unlock()

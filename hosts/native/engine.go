@@ -185,6 +185,7 @@ func (e *EngineServer) Close() error {
 		e.d.call(func(clock.Instant) {}) // the drain after CloseAll performed its outputs
 		e.d.stop()
 		releaseMachine(e.m) // the driver has stopped: e.m is ours now
+		e.t.stop()
 		e.t.wg.Wait()
 	})
 	return nil

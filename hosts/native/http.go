@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/socketcore/socketcore/core/clock"
@@ -26,6 +27,14 @@ type transport struct {
 	// writeBuffers is shared by every WebSocket's writes (gorilla's
 	// WriteBufferPool).
 	writeBuffers sync.Pool
+	// readBuffers hold the bytes of WebSocket reads while they are parsed
+	// (wsread.go): an idle connection holds none.
+	readBuffers sync.Pool
+	// work hands connections with bytes to read to idle read workers;
+	// quit, closed by stop, ends the idle ones (wsread_linux.go).
+	work     chan *rawReader
+	quit     chan struct{}
+	quitOnce sync.Once
 	// onRequest, if set, runs on the driver for every request before the
 	// machine sees it (the Socket.IO layer keeps handshake data).
 	onRequest func(id wire.ConnID, r *http.Request)
@@ -33,8 +42,12 @@ type transport struct {
 
 func newTransport(opts *Options, d *driver) *transport {
 	t := &transport{opts: opts, d: d}
+	t.readBuffers.New = func() any { b := make([]byte, readBufferSize); return &b }
+	t.work, t.quit = make(chan *rawReader), make(chan struct{})
 	t.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// Reads do not use gorilla's buffered reader (wsread.go): the
+		// smallest it allows (125 bytes) is allocated and never filled.
+		ReadBufferSize:  1,
 		WriteBufferSize: 1024,
 		// Write buffers are taken from the pool for the length of a write:
 		// an idle connection holds none.
@@ -45,6 +58,10 @@ func newTransport(opts *Options, d *driver) *transport {
 	}
 	return t
 }
+
+// stop ends the idle read workers; the reads of connections still open end
+// when the connections close.
+func (t *transport) stop() { t.quitOnce.Do(func() { close(t.quit) }) }
 
 func isWebSocketRequest(r *http.Request) bool {
 	return r.Method == http.MethodGet &&
@@ -215,47 +232,80 @@ func (t *transport) serveWebSocket(w http.ResponseWriter, r *http.Request, c *ws
 	if !c.attach(conn) {
 		return
 	}
-	// The reader runs on a fresh goroutine so the handler's goroutine, whose
-	// stack grew while serving HTTP, can end (net/http let go of the
-	// hijacked connection): an idle connection keeps only a small stack.
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		t.read(c, conn)
-	}()
+	// Reads run on goroutines of their own (wsread_linux.go) so the
+	// handler's goroutine, whose stack grew while serving HTTP, can end
+	// (net/http let go of the hijacked connection).
+	t.startReading(c, conn)
 }
 
-// read feeds the connection's messages to the machine until it ends.
-func (t *transport) read(c *wsConn, conn *websocket.Conn) {
-	for {
-		typ, data, err := conn.ReadMessage()
-		if err != nil {
-			// Node's ws transport says "transport close" for any close, a
-			// dropped TCP connection included, and "transport error" only
-			// for what ws reports as an error: an oversized message or a
-			// protocol violation.
-			var ce *websocket.CloseError
-			orderly := !errors.Is(err, websocket.ErrReadLimit) &&
-				!(errors.As(err, &ce) && (ce.Code == websocket.CloseProtocolError || ce.Code == websocket.CloseUnsupportedData ||
-					ce.Code == websocket.CloseInvalidFramePayloadData || ce.Code == websocket.CloseMessageTooBig))
-			t.d.post(func(now clock.Instant) {
-				if t.d.ws[c.id] == c {
-					delete(t.d.ws, c.id)
-				}
-				t.d.m.Handle(now, wire.Closed{Conn: c.id, Error: !orderly})
-			})
-			c.closeAfterWrites()
-			conn.Close()
-			return
-		}
-		if typ != websocket.TextMessage && typ != websocket.BinaryMessage {
-			continue
-		}
-		if !t.d.post(func(now clock.Instant) {
-			t.d.m.Handle(now, wire.Recv{Conn: c.id, Data: data, Binary: typ == websocket.BinaryMessage})
-		}) {
-			conn.Close()
-			return
-		}
+// end reports the end of the connection's reads to the machine and closes
+// the connection.
+func (w *wsReader) end(err error) {
+	t, c, conn := w.t, w.c, w.conn
+	if w.stopped {
+		conn.Close()
+		return
 	}
+	// Node's ws transport says "transport close" for any close, a dropped
+	// TCP connection included, and "transport error" only for what ws
+	// reports as an error: an oversized message or a protocol violation,
+	// which also get their close code.
+	var fe *frameError
+	orderly := !errors.As(err, &fe)
+	t.d.post(func(now clock.Instant) {
+		if t.d.ws[c.id] == c {
+			delete(t.d.ws, c.id)
+		}
+		t.d.m.Handle(now, wire.Closed{Conn: c.id, Error: !orderly})
+	})
+	if fe != nil {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(fe.Code, ""), time.Now().Add(time.Second))
+	}
+	c.closeAfterWrites()
+	conn.Close()
+}
+
+// wsReader is the frameSink of one connection: messages go to the machine,
+// pings and the peer's close are answered with gorilla's control writes
+// (safe next to the connection's writer goroutine).
+type wsReader struct {
+	t       *transport
+	c       *wsConn
+	conn    *websocket.Conn
+	fr      frameReader
+	stopped bool // the driver is gone: stop without telling it
+}
+
+var errStopped = errors.New("native: the server stopped")
+
+func (w *wsReader) feed(p []byte) error {
+	if err := w.fr.feed(p, w); err != nil {
+		return err
+	}
+	if w.stopped {
+		return errStopped
+	}
+	return nil
+}
+
+func (w *wsReader) message(binary bool, data []byte) {
+	if w.stopped {
+		return
+	}
+	id := w.c.id
+	if !w.t.d.post(func(now clock.Instant) {
+		w.t.d.m.Handle(now, wire.Recv{Conn: id, Data: data, Binary: binary})
+	}) {
+		w.stopped = true
+	}
+}
+
+func (w *wsReader) ping(payload []byte) {
+	w.conn.WriteControl(websocket.PongMessage, payload, time.Now().Add(time.Second))
+}
+
+func (w *wsReader) closeFrame(code int, _ string) {
+	// Echo the peer's code, as RFC 6455 §5.5.1 asks (an empty close for
+	// "no status").
+	w.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
 }

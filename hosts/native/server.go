@@ -14,7 +14,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -58,8 +57,8 @@ type Server struct {
 	wg      sync.WaitGroup // mailbox goroutines
 
 	// owned by the driver goroutine
-	reqHandshakes map[wire.ConnID]*Handshake
-	handshakes    map[wire.SID]*Handshake
+	reqHandshakes map[wire.ConnID]*sessionHandshake
+	handshakes    map[wire.SID]*sessionHandshake
 	sockets       map[wire.SocketID]*Socket
 	waiters       map[wire.AckRef]chan ackResult
 	clientJS      []byte
@@ -99,8 +98,8 @@ func Start(opts Options) (*Server, error) {
 	s := &Server{
 		opts:          opts,
 		nsps:          make(map[string]*Namespace),
-		reqHandshakes: make(map[wire.ConnID]*Handshake),
-		handshakes:    make(map[wire.SID]*Handshake),
+		reqHandshakes: make(map[wire.ConnID]*sessionHandshake),
+		handshakes:    make(map[wire.SID]*sessionHandshake),
 		sockets:       make(map[wire.SocketID]*Socket),
 		waiters:       make(map[wire.AckRef]chan ackResult),
 		grace:         handlerGrace,
@@ -193,6 +192,7 @@ func (s *Server) Close() error {
 	if r, ok := s.core.(releaser); ok {
 		r.Release(context.Background())
 	}
+	s.t.stop()
 	s.t.wg.Wait()
 	waitAtMost(&s.wg, s.grace)
 	return nil
@@ -219,21 +219,7 @@ func (s *Server) onRequest(id wire.ConnID, r *http.Request) {
 	if r.URL.Query().Get("sid") != "" {
 		return
 	}
-	headers := r.Header.Clone()
-	if r.Host != "" {
-		headers.Set("Host", r.Host) // net/http moves it out of Header; Node's handshake has it
-	}
-	hs := &Handshake{
-		Headers: headers,
-		Query:   r.URL.Query(),
-		Address: r.RemoteAddr,
-		Secure:  r.TLS != nil,
-		Time:    time.Now(),
-		URL:     r.URL.RequestURI(),
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		hs.Address = host
-	}
+	hs := newSessionHandshake(r)
 	s.reqHandshakes[id] = hs
 }
 
@@ -524,12 +510,7 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 		s.core.RejectConnect(now, o.Socket, "Invalid namespace", nil)
 		return
 	}
-	hs := Handshake{}
-	if h := s.handshakes[o.SID]; h != nil {
-		hs = *h
-	}
-	hs.Auth = json.RawMessage(o.Auth)
-	so := &Socket{srv: s, nsp: n, id: o.Socket, hs: hs, recovered: o.Recovered}
+	so := &Socket{srv: s, nsp: n, id: o.Socket, hs: s.handshakes[o.SID], auth: json.RawMessage(o.Auth), recovered: o.Recovered}
 	if o.Recovered && len(o.Data) > 0 {
 		var data any
 		if json.Unmarshal(o.Data, &data) == nil {

@@ -2,6 +2,7 @@ package native
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log"
 	"runtime/debug"
@@ -19,11 +20,12 @@ type Socket struct {
 	srv  *Server
 	nsp  *Namespace
 	id   wire.SocketID
-	hs   Handshake
+	hs   *sessionHandshake // shared by the session's sockets; nil for none
+	auth json.RawMessage
 	mbox mailbox
 
 	mu            sync.Mutex
-	handlers      map[string]handlerFunc
+	handlers      []eventHandler // few per socket: a slice costs less than a map
 	anyHandlers   []func(event string, args Args)
 	disconnecting []func(reason string, rooms []string)
 	disconnected  []func(reason string)
@@ -48,7 +50,7 @@ func (s *Socket) ID() string { return string(s.id) }
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
 // Handshake is the data of the client's handshake, with this namespace's auth.
-func (s *Socket) Handshake() Handshake { return s.hs }
+func (s *Socket) Handshake() Handshake { return s.hs.handshake(s.auth) }
 
 // Connected reports whether the socket is still connected.
 func (s *Socket) Connected() bool {
@@ -73,11 +75,29 @@ func (s *Socket) On(event string, fn any) {
 		panic(err)
 	}
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string]handlerFunc)
+	defer s.mu.Unlock()
+	for i := range s.handlers {
+		if s.handlers[i].event == event {
+			s.handlers[i].fn = h
+			return
+		}
 	}
-	s.handlers[event] = h
-	s.mu.Unlock()
+	s.handlers = append(s.handlers, eventHandler{event, h})
+}
+
+type eventHandler struct {
+	event string
+	fn    handlerFunc
+}
+
+// handler returns the handler of event, nil for none (s.mu held).
+func (s *Socket) handler(event string) handlerFunc {
+	for _, h := range s.handlers {
+		if h.event == event {
+			return h.fn
+		}
+	}
+	return nil
 }
 
 // OnAny registers a handler called for every event, before its own handler.
@@ -117,7 +137,7 @@ func (s *Socket) dispatch(ev wire.EventReceived) {
 	}
 	args := Args{Raw: raw, Attachments: ev.Attachments}
 	s.mu.Lock()
-	h := s.handlers[ev.Name]
+	h := s.handler(ev.Name)
 	anys := slices.Clone(s.anyHandlers)
 	s.mu.Unlock()
 	for _, fn := range anys {

@@ -19,6 +19,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -466,6 +467,7 @@ func ConformanceApp(srv *native.Server) {
 func benchServer(args []string) error {
 	fs := flag.NewFlagSet("bench-server", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:3004", "listen address")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060; empty: off)")
 	var cf coreFlags
 	cf.register(fs)
 	var cl clusterFlags
@@ -494,9 +496,23 @@ func benchServer(args []string) error {
 		return err
 	}
 	log.Printf("socketcore: bench server on http://%s/socket.io/", ln.Addr())
+	var ps *http.Server
+	if *pprofAddr != "" {
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/", pprof.Index)
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		if ps, _, err = listen(context.Background(), *pprofAddr, pm); err != nil {
+			return err
+		}
+	}
 	waitSignal()
 	srv.Close()
 	shutdown(hs)
+	if ps != nil {
+		shutdown(ps)
+	}
 	return nil
 }
 
