@@ -2,10 +2,7 @@ package native
 
 import (
 	"net/http"
-	"sync"
-	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/wire"
 )
@@ -20,6 +17,8 @@ type driver struct {
 	// writeQueueLimit bounds the frames waiting for one WebSocket writer;
 	// past it the connection is closed (a slow consumer).
 	writeQueueLimit int
+	// scratch is where a Send's frames are encoded before the write.
+	scratch []byte
 	// failed is set when the machine failed and no new one could be made
 	// (Server.restartMachine): every request is then answered 503.
 	failed bool
@@ -54,18 +53,22 @@ func (d *driver) perform(o wire.Output) {
 		}
 	case wire.Send:
 		if c := d.ws[o.Conn]; c != nil {
-			if !c.enqueue(o.Frames, nil, o.Volatile, d.writeQueueLimit) {
+			// encoded into the driver's scratch buffer: enqueue copies
+			// what has to wait
+			d.scratch = appendFrames(d.scratch[:0], o.Frames)
+			if !c.enqueue(d.scratch, false, o.Volatile, d.writeQueueLimit) {
 				d.overflow(c)
+			}
+			if cap(d.scratch) > 64<<10 {
+				d.scratch = nil // do not keep a large message's buffer
 			}
 		}
 	case wire.Broadcast:
-		var prepared []*websocket.PreparedMessage
-		if len(o.Conns) > 1 {
-			prepared = prepare(o.Frames)
-		}
+		// encoded once, shared (read-only) by every connection
+		frame := appendFrames(make([]byte, 0, framesLen(o.Frames)), o.Frames)
 		for _, id := range o.Conns {
 			if c := d.ws[id]; c != nil {
-				if !c.enqueue(o.Frames, prepared, o.Volatile, d.writeQueueLimit) {
+				if !c.enqueue(frame, true, o.Volatile, d.writeQueueLimit) {
 					d.overflow(c)
 				}
 			}
@@ -91,22 +94,6 @@ func (d *driver) overflow(c *wsConn) {
 	delete(d.ws, c.id)
 	c.closeAfterWrites()
 	d.m.Handle(d.now(), wire.Closed{Conn: c.id, Error: true})
-}
-
-func prepare(frames []wire.Frame) []*websocket.PreparedMessage {
-	out := make([]*websocket.PreparedMessage, len(frames))
-	for i, f := range frames {
-		t := websocket.TextMessage
-		if f.Binary {
-			t = websocket.BinaryMessage
-		}
-		pm, err := websocket.NewPreparedMessage(t, f.Data)
-		if err != nil {
-			return nil
-		}
-		out[i] = pm
-	}
-	return out
 }
 
 // stop ends the driver: pending requests get 503, WebSockets close.
@@ -138,131 +125,4 @@ type reply struct {
 	status      int
 	contentType string
 	body        []byte
-}
-
-// wsConn is one WebSocket. Its writer runs only while frames are queued
-// (a goroutine started on demand), so an idle connection costs no writer
-// goroutine; gorilla's one-writer rule holds because at most one runs.
-type wsConn struct {
-	id wire.ConnID
-
-	mu       sync.Mutex
-	conn     *websocket.Conn // nil until the upgrade completed
-	queue    []outFrame
-	running  bool
-	closing  bool
-	closed   bool
-	wg       *sync.WaitGroup // the server's, to wait for writers on Close
-	writeTTL time.Duration
-}
-
-type outFrame struct {
-	f  wire.Frame
-	pm *websocket.PreparedMessage
-}
-
-// enqueue queues frames; false when the queue is over limit.
-func (c *wsConn) enqueue(frames []wire.Frame, pms []*websocket.PreparedMessage, volatile bool, limit int) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing || c.closed {
-		return true
-	}
-	if volatile && (c.running || len(c.queue) > 0) {
-		return true // not writable right now: drop
-	}
-	if len(c.queue)+len(frames) > limit {
-		return false
-	}
-	for i, f := range frames {
-		of := outFrame{f: f}
-		if pms != nil {
-			of.pm = pms[i]
-		}
-		c.queue = append(c.queue, of)
-	}
-	c.kickLocked()
-	return true
-}
-
-func (c *wsConn) closeAfterWrites() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing || c.closed {
-		return
-	}
-	c.closing = true
-	if c.conn == nil {
-		return // never upgraded; the handler sees closing and gives up
-	}
-	c.kickLocked()
-}
-
-// attach is called once the upgrade completed.
-func (c *wsConn) attach(conn *websocket.Conn) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.conn = conn
-	if c.closing && len(c.queue) == 0 {
-		c.closed = true
-		conn.Close()
-		return false
-	}
-	c.kickLocked()
-	return true
-}
-
-func (c *wsConn) kickLocked() {
-	if c.running || c.conn == nil || c.closed {
-		return
-	}
-	c.running = true
-	c.wg.Add(1)
-	go c.write()
-}
-
-func (c *wsConn) write() {
-	defer c.wg.Done()
-	var batch []outFrame
-	for {
-		c.mu.Lock()
-		if len(c.queue) == 0 {
-			c.running = false
-			if c.closing && !c.closed {
-				c.closed = true
-				conn := c.conn
-				c.mu.Unlock()
-				conn.SetWriteDeadline(time.Now().Add(time.Second))
-				conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-				conn.Close()
-				return
-			}
-			c.mu.Unlock()
-			return
-		}
-		batch, c.queue = c.queue, batch[:0]
-		conn := c.conn
-		c.mu.Unlock()
-		conn.SetWriteDeadline(time.Now().Add(c.writeTTL))
-		for i, of := range batch {
-			var err error
-			if of.pm != nil {
-				err = conn.WritePreparedMessage(of.pm)
-			} else {
-				t := websocket.TextMessage
-				if of.f.Binary {
-					t = websocket.BinaryMessage
-				}
-				err = conn.WriteMessage(t, of.f.Data)
-			}
-			batch[i] = outFrame{}
-			if err != nil {
-				c.mu.Lock()
-				c.queue, c.closed, c.running = nil, true, false
-				c.mu.Unlock()
-				conn.Close() // the reader sees the error and reports Closed
-				return
-			}
-		}
-	}
 }

@@ -3,12 +3,12 @@ package native
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/socketcore/socketcore/core/clock"
@@ -228,22 +228,25 @@ func (t *transport) serveWebSocket(w http.ResponseWriter, r *http.Request, c *ws
 		})
 		return
 	}
-	conn.SetReadLimit(int64(t.opts.MaxHTTPBufferSize))
-	if !c.attach(conn) {
+	// Gorilla's part ends here: frames are read (wsread.go) and written
+	// (wsconn.go) on the hijacked connection itself, and its Conn is left to
+	// the garbage collector.
+	nc := conn.NetConn()
+	if !c.attach(nc) {
 		return
 	}
 	// Reads run on goroutines of their own (wsread_linux.go) so the
 	// handler's goroutine, whose stack grew while serving HTTP, can end
 	// (net/http let go of the hijacked connection).
-	t.startReading(c, conn)
+	t.startReading(c, nc)
 }
 
 // end reports the end of the connection's reads to the machine and closes
 // the connection.
 func (w *wsReader) end(err error) {
-	t, c, conn := w.t, w.c, w.conn
+	t, c := w.t, w.c
 	if w.stopped {
-		conn.Close()
+		c.closeNow(-1)
 		return
 	}
 	// Node's ws transport says "transport close" for any close, a dropped
@@ -258,22 +261,25 @@ func (w *wsReader) end(err error) {
 		}
 		t.d.m.Handle(now, wire.Closed{Conn: c.id, Error: !orderly})
 	})
-	if fe != nil {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(fe.Code, ""), time.Now().Add(time.Second))
+	switch {
+	case fe != nil:
+		c.closeNow(fe.Code)
+	case errors.Is(err, errPeerClosed):
+		c.closeNow(w.peerCode) // RFC 6455 §5.5.1: echo the peer's code
+	default:
+		c.closeNow(-1) // the peer is gone
 	}
-	c.closeAfterWrites()
-	conn.Close()
 }
 
 // wsReader is the frameSink of one connection: messages go to the machine,
-// pings and the peer's close are answered with gorilla's control writes
-// (safe next to the connection's writer goroutine).
+// pings are answered through the connection's writes (wsconn.go).
 type wsReader struct {
-	t       *transport
-	c       *wsConn
-	conn    *websocket.Conn
-	fr      frameReader
-	stopped bool // the driver is gone: stop without telling it
+	t        *transport
+	c        *wsConn
+	nc       net.Conn
+	fr       frameReader
+	stopped  bool // the driver is gone: stop without telling it
+	peerCode int  // the code of the peer's close frame
 }
 
 var errStopped = errors.New("native: the server stopped")
@@ -300,12 +306,6 @@ func (w *wsReader) message(binary bool, data []byte) {
 	}
 }
 
-func (w *wsReader) ping(payload []byte) {
-	w.conn.WriteControl(websocket.PongMessage, payload, time.Now().Add(time.Second))
-}
+func (w *wsReader) ping(payload []byte) { w.c.control(0xa, payload) }
 
-func (w *wsReader) closeFrame(code int, _ string) {
-	// Echo the peer's code, as RFC 6455 §5.5.1 asks (an empty close for
-	// "no status").
-	w.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
-}
+func (w *wsReader) closeFrame(code int, _ string) { w.peerCode = code }

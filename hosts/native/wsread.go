@@ -299,13 +299,13 @@ const readBufferSize = 16 << 10
 // readBlocking reads a connection on a goroutine of its own with blocking
 // reads into a buffer of its own (for connections that are not plain
 // sockets, and on systems other than Linux).
-func (t *transport) readBlocking(c *wsConn, conn *websocket.Conn) {
-	w := &wsReader{t: t, c: c, conn: conn}
+func (t *transport) readBlocking(c *wsConn, nc net.Conn) {
+	w := &wsReader{t: t, c: c, nc: nc}
 	w.fr.limit = t.opts.MaxHTTPBufferSize
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		w.end(readAll(conn.NetConn(), w.feed))
+		w.end(readAll(nc, w.feed))
 	}()
 }
 

@@ -1,8 +1,8 @@
 package native
 
 import (
-	"github.com/gorilla/websocket"
 	"io"
+	"net"
 	"syscall"
 	"time"
 	"unsafe"
@@ -34,11 +34,10 @@ type rawReader struct {
 	err            error
 }
 
-func (t *transport) startReading(c *wsConn, conn *websocket.Conn) {
-	nc := conn.NetConn()
+func (t *transport) startReading(c *wsConn, nc net.Conn) {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			r := &rawReader{wsReader: wsReader{t: t, c: c, conn: conn}, rc: rc}
+			r := &rawReader{wsReader: wsReader{t: t, c: c, nc: nc}, rc: rc}
 			r.fr.limit = t.opts.MaxHTTPBufferSize
 			r.peekFn, r.readFn = r.peek, r.read
 			t.wg.Add(1)
@@ -47,7 +46,7 @@ func (t *transport) startReading(c *wsConn, conn *websocket.Conn) {
 		}
 	}
 	// Not a plain socket (TLS, say): a goroutine with blocking reads.
-	t.readBlocking(c, conn)
+	t.readBlocking(c, nc)
 }
 
 // wait is a waiter goroutine's whole life; keep it shallow (no defer, no

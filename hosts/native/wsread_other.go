@@ -2,11 +2,11 @@
 
 package native
 
-import "github.com/gorilla/websocket"
+import "net"
 
 // rawReader exists on Linux only (wsread_linux.go).
 type rawReader struct{}
 
 // startReading reads the connection on a goroutine with blocking reads
 // (wsread_linux.go has the buffer-free wait used on Linux).
-func (t *transport) startReading(c *wsConn, conn *websocket.Conn) { t.readBlocking(c, conn) }
+func (t *transport) startReading(c *wsConn, nc net.Conn) { t.readBlocking(c, nc) }
