@@ -147,14 +147,97 @@ func sortedKeys(m map[string]any) []string {
 // splitArgs returns the raw elements of a JSON array (skipping the first
 // `skip` elements: 1 for events, whose first element is the name).
 func splitArgs(data []byte, skip int) ([]json.RawMessage, error) {
-	var all []json.RawMessage
-	if err := json.Unmarshal(data, &all); err != nil {
+	all, err := splitArray(data)
+	if err != nil {
 		return nil, err
 	}
 	if len(all) < skip {
 		return nil, errors.New("socketcore: short argument array")
 	}
 	return all[skip:], nil
+}
+
+var errNotArray = errors.New("socketcore: packet data is not a JSON array")
+
+// splitArray returns the elements of a JSON array as sub-slices of data.
+// The core hands over data it has validated (core/sio checks every packet's
+// JSON), so this only finds the top-level commas: it tracks strings and
+// nesting, and refuses what is not an array of balanced values, but does
+// not check each value's grammar (a value's own decoding does).
+func splitArray(data []byte) ([]json.RawMessage, error) {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '[' {
+		return nil, errNotArray
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		if skipSpace(data, i+1) != len(data) {
+			return nil, errNotArray
+		}
+		return []json.RawMessage{}, nil
+	}
+	out := make([]json.RawMessage, 0, 4)
+	depth, start, inStr := 0, i, false
+	for ; i < len(data); i++ {
+		c := data[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if c != ']' {
+				return nil, errNotArray
+			}
+			v := trimSpace(data[start:i])
+			if len(v) == 0 || skipSpace(data, i+1) != len(data) {
+				return nil, errNotArray
+			}
+			return append(out, v), nil
+		case ',':
+			if depth == 0 {
+				v := trimSpace(data[start:i])
+				if len(v) == 0 {
+					return nil, errNotArray
+				}
+				out = append(out, v)
+				start = i + 1
+			}
+		}
+	}
+	return nil, errNotArray
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+func trimSpace(b []byte) json.RawMessage {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // decodeArg decodes one raw argument into dst (a pointer), resolving binary

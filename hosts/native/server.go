@@ -70,6 +70,7 @@ type Server struct {
 	adapter   adapter.Adapter // the cluster's, if any (cluster.go)
 	pump      *pump
 	serverBox mailbox       // runs OnServerSideEmit handlers, in order
+	handlers  *handlerPool  // runs the sockets' mailboxes
 	rec       *hostRecovery // Recovery.Shared (recovery_cluster.go)
 }
 
@@ -117,6 +118,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	s.core = m
 	s.serverBox.wg = &s.wg
+	s.handlers = newHandlerPool(&s.wg)
 	s.d = newDriver(s.core, s.notify)
 	if err := s.startCluster(); err != nil {
 		s.d.stop()
@@ -180,6 +182,7 @@ func (s *Server) Close() error {
 	s.d.call(func(now clock.Instant) { s.core.Close(now) })
 	s.d.call(func(clock.Instant) {}) // the drain after Close performed its outputs
 	s.d.stop()
+	s.handlers.stop() // idle workers end; later posts get short-lived ones
 	if s.rec != nil {
 		// the sessions the shutdown saved go through the mailboxes
 		// (recovery_cluster.go) before the pump's last flush
@@ -518,6 +521,7 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 		}
 	}
 	so.mbox.wg = &s.wg
+	so.mbox.pool = s.handlers
 	s.sockets[o.Socket] = so
 	if o.Recovered && known && !s.opts.Recovery.RunMiddlewares {
 		// skipMiddlewares: a recovered socket was admitted before

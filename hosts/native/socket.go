@@ -333,14 +333,16 @@ func (s *Socket) Disconnect(closeConn bool) error {
 	return err
 }
 
-// mailbox runs posted functions in order on a goroutine that exists only
-// while work is queued.
+// mailbox runs posted functions in order, one at a time. While it has work
+// it is lent to a worker of the server's handlerPool; an idle mailbox costs
+// no goroutine.
 type mailbox struct {
 	mu      sync.Mutex
 	q       []func()
 	bytes   int // payload bytes of the queued events
 	running bool
-	wg      *sync.WaitGroup
+	wg      *sync.WaitGroup // without a pool: the goroutine started per run
+	pool    *handlerPool
 }
 
 // mailboxLimit and mailboxBytes bound the events waiting for one socket's
@@ -384,12 +386,19 @@ func (m *mailbox) post(fn func()) {
 	}
 	m.running = true
 	m.mu.Unlock()
+	if m.pool != nil {
+		m.pool.schedule(m)
+		return
+	}
 	m.wg.Add(1)
-	go m.run()
+	go func() {
+		defer m.wg.Done()
+		m.drain()
+	}()
 }
 
-func (m *mailbox) run() {
-	defer m.wg.Done()
+// drain runs the queued functions until the queue is empty.
+func (m *mailbox) drain() {
 	for {
 		m.mu.Lock()
 		if len(m.q) == 0 {
@@ -404,3 +413,52 @@ func (m *mailbox) run() {
 		fn()
 	}
 }
+
+// handlerPool is the goroutines that run the handlers of busy mailboxes.
+// A worker drains one mailbox at a time and then waits for the next for up
+// to handlerIdle; a mailbox that finds no idle worker gets a new one, so a
+// handler that blocks delays only its own socket. Workers keep the stack
+// they grew running handlers (JSON decoding, the application's code): a
+// goroutine started per event would grow one at every event.
+type handlerPool struct {
+	work     chan *mailbox
+	quit     chan struct{}
+	quitOnce sync.Once
+	wg       *sync.WaitGroup
+}
+
+const handlerIdle = 5 * time.Second
+
+func newHandlerPool(wg *sync.WaitGroup) *handlerPool {
+	return &handlerPool{work: make(chan *mailbox), quit: make(chan struct{}), wg: wg}
+}
+
+func (p *handlerPool) schedule(m *mailbox) {
+	select {
+	case p.work <- m:
+	default:
+		p.wg.Add(1)
+		go p.worker(m)
+	}
+}
+
+func (p *handlerPool) worker(m *mailbox) {
+	defer p.wg.Done()
+	idle := time.NewTimer(handlerIdle)
+	defer idle.Stop()
+	for {
+		m.drain()
+		idle.Reset(handlerIdle)
+		select {
+		case m = <-p.work:
+		case <-idle.C:
+			return
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+// stop ends the idle workers; mailboxes posted to later get workers that
+// end when their mailbox is drained.
+func (p *handlerPool) stop() { p.quitOnce.Do(func() { close(p.quit) }) }
