@@ -5,15 +5,15 @@ import (
 	"net"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // On Linux an idle WebSocket costs one parked goroutine that has only ever
-// waited: its stack stays at the 2 KB minimum, it holds no buffer. When the
-// socket becomes readable (a one-byte MSG_PEEK says bytes, the end or an
-// error are there), a read worker takes the connection, reads without
-// blocking into a pooled buffer until the socket is drained, feeds the
-// frames to the machine and starts a new waiter. Workers are kept while
+// waited: its stack stays at the 2 KB minimum, it holds no buffer. The
+// waiter tries a read into a pooled buffer and gives the buffer back when
+// there is nothing to read, before it parks. When a read returns bytes (or
+// the end, or an error), a read worker takes the connection, feeds the
+// frames to the machine, reads on without blocking until the socket is
+// drained, and starts a new waiter. Workers are kept while
 // there is work (their grown stacks are reused) and end after workerIdle.
 // A goroutine whose stack grew past 2 KB keeps it for good (the runtime
 // shrinks a stack only when almost none of it is in use), which is why the
@@ -25,13 +25,13 @@ const workerIdle = 5 * time.Second
 // every read.
 type rawReader struct {
 	wsReader
-	rc             syscall.RawConn
-	peekFn, readFn func(fd uintptr) bool
-	waitErr        error
-	one            [1]byte
-	buf            []byte
-	n              int
-	err            error
+	rc              syscall.RawConn
+	firstFn, readFn func(fd uintptr) bool
+	waitErr         error
+	bp              *[]byte // the buffer of the waiter's read
+	buf             []byte
+	n               int
+	err             error
 }
 
 func (t *transport) startReading(c *wsConn, nc net.Conn) {
@@ -39,7 +39,7 @@ func (t *transport) startReading(c *wsConn, nc net.Conn) {
 		if rc, err := sc.SyscallConn(); err == nil {
 			r := &rawReader{wsReader: wsReader{t: t, c: c, nc: nc}, rc: rc}
 			r.fr.limit = t.opts.MaxHTTPBufferSize
-			r.peekFn, r.readFn = r.peek, r.read
+			r.firstFn, r.readFn = r.first, r.read
 			t.wg.Add(1)
 			go r.wait()
 			return
@@ -52,7 +52,8 @@ func (t *transport) startReading(c *wsConn, nc net.Conn) {
 // wait is a waiter goroutine's whole life; keep it shallow (no defer, no
 // work) so that its stack never grows.
 func (r *rawReader) wait() {
-	r.waitErr = r.rc.Read(r.peekFn)
+	r.n, r.err = 0, nil
+	r.waitErr = r.rc.Read(r.firstFn)
 	r.t.dispatch(r)
 	r.t.wg.Done()
 }
@@ -91,23 +92,21 @@ func (t *transport) worker(r *rawReader) {
 	}
 }
 
-// process reads what the socket holds; false when the connection ended.
+// process feeds what the waiter read and reads on until the socket is
+// drained; false when the connection ended.
 func (r *rawReader) process() bool {
 	if r.waitErr != nil {
 		r.end(r.waitErr)
 		return false
 	}
-	bp := r.t.readBuffers.Get().(*[]byte)
+	bp := r.bp
+	r.bp = nil
 	r.buf = *bp
 	defer func() {
 		r.buf = nil
 		r.t.readBuffers.Put(bp)
 	}()
 	for {
-		r.n, r.err = 0, nil
-		if err := r.rc.Read(r.readFn); err != nil {
-			r.err = err
-		}
 		if r.n > 0 {
 			if err := r.feed(r.buf[:r.n]); err != nil {
 				r.end(err)
@@ -123,15 +122,32 @@ func (r *rawReader) process() bool {
 		case r.n < len(r.buf):
 			return true
 		}
+		r.n, r.err = 0, nil
+		if err := r.rc.Read(r.readFn); err != nil {
+			r.err = err
+		}
 	}
 }
 
-// peek reports whether the socket has something to say (bytes, the end or
-// an error); false makes RawConn.Read wait for readability.
-func (r *rawReader) peek(fd uintptr) bool {
-	_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&r.one[0])), 1,
-		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	return e != syscall.EAGAIN && e != syscall.EINTR
+// first is the waiter's read: into a pooled buffer, given back (and false:
+// RawConn.Read parks until the socket is readable) when there is nothing.
+func (r *rawReader) first(fd uintptr) bool {
+	bp := r.t.readBuffers.Get().(*[]byte)
+	n, err := syscall.Read(int(fd), *bp)
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		r.t.readBuffers.Put(bp)
+		return false
+	}
+	r.bp = bp
+	switch {
+	case err != nil:
+		r.err = err
+	case n == 0:
+		r.err = io.EOF
+	default:
+		r.n = n
+	}
+	return true
 }
 
 // read reads once without blocking (the socket is non-blocking).
