@@ -82,6 +82,7 @@ bench:
 	SERVERS="node raw ours" OURS_CMD='$(BENCH_WORK)/socketcore bench-server --addr {ADDR}' BENCH_WORK=$(BENCH_WORK) \
 	  bash $(BENCH_DIR)/bench.sh $(BENCH_PHASE) $(BENCH_REPS)
 	python3 $(BENCH_DIR)/analyze.py $(BENCH_WORK)/results
+	$(GO) run ./tests/bench/targets $(BENCH_WORK)/results
 
 # Cross-node broadcast fanout in a 2-node Redis cluster, Go vs Node in the same
 # run (tests/cluster/bench, written for this repository): per run, 2 fresh
