@@ -16,8 +16,7 @@ import (
 // that holds no buffer and has a minimal stack (wsread_linux.go); when bytes
 // arrive they are read into a pooled buffer and parsed by frameReader, which
 // keeps bytes only while a frame or a fragmented message is incomplete.
-// Gorilla still performs the upgrade and every write (prepared broadcast
-// frames, control frames), which may run concurrently with these reads.
+// Gorilla performs the upgrade only; frames are written by wsconn.go.
 
 // Close codes of RFC 6455 §7.4.1 that the reader sends.
 const (
