@@ -6,11 +6,7 @@ FUZZTIME ?= 30s
 
 .PHONY: run test vet fmt-check wasm-build wasm size fuzz conformance bench-server bench bench-go bench-cluster
 
-# Hosts and packages with their own setup (npm, apt) keep their targets in
-# mk/*.mk; each appends its test target to TEST_EXTRA, which `make test` runs
-# after the Go suite.
 TEST_EXTRA :=
--include $(sort $(wildcard mk/*.mk))
 
 run: node_modules/.package-lock.json
 	$(GO) run ./hosts/native/cmd/socketcore --addr $(ADDR)
@@ -116,3 +112,8 @@ bench-cluster: node_modules/.package-lock.json
 # The Go benchmarks of the codecs, the machines and the host.
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./hosts/...
+
+# Hosts and packages with their own setup (npm, apt) keep their targets in
+# mk/*.mk (included last, so that `run` stays the default goal); each appends
+# its test target to TEST_EXTRA, which `make test` runs after the Go suite.
+-include $(sort $(wildcard mk/*.mk))
