@@ -243,6 +243,21 @@ func (m *Manager) Close(now clock.Instant) {
 	m.closeManager(now)
 }
 
+// CloseEngine closes the Engine.IO connection as engine.io-client's
+// socket.close() does when called on manager.engine: after the write
+// buffer drains and any upgrade ends, the engine closes with "forced
+// close", its sockets disconnect with that reason, and, unlike Close, the
+// Manager reconnects (if reconnection is on). It does nothing unless the
+// engine is opening or open; an engine that is still opening is dropped
+// without an event, as in socket.io-client (the open timeout then fails
+// the attempt).
+func (m *Manager) CloseEngine(now clock.Instant) {
+	m.fire(now)
+	if m.eng != nil {
+		m.engineClose(now, m.eng)
+	}
+}
+
 // Reconnecting reports whether a reconnection attempt is scheduled or running.
 func (m *Manager) Reconnecting() bool { return m.reconnecting }
 

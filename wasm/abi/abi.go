@@ -1,8 +1,8 @@
 // Package abi is the contract between core.wasm and its hosts: the ABI
 // version, the record kinds, the status codes and the binary encoding of
 // every record that crosses the boundary (the inputs, outputs and
-// notifications of core/wire, the commands of core.Server and their
-// replies, and the configuration). The specification is wasm/ABI.md; the
+// notifications of core/wire, the commands of core.Server and of
+// core/client's Manager and their replies, and the configuration). The specification is wasm/ABI.md; the
 // golden vectors in testdata/records.json are the contract other languages
 // test their own codecs against.
 //
@@ -52,9 +52,10 @@ const (
 	KindInit Kind = 0x0001
 )
 
-// Inputs (sio_handle). 0x0101..0x0104 are shared by every role; the
-// cluster inputs 0x0105, 0x0106 are the server role's. 0x0110..0x011f are
-// reserved for the client role (HTTPResponse, Dialed).
+// Inputs (sio_handle). 0x0101..0x0104 are shared by every role (the
+// client role takes 0x0102..0x0104); the cluster inputs 0x0105, 0x0106 are
+// the server role's. 0x0110..0x011f are the client role's (client.go:
+// HTTPResponse, Dialed).
 const (
 	KindHTTPRequest     Kind = 0x0101
 	KindRecv            Kind = 0x0102
@@ -67,8 +68,8 @@ const (
 
 // Server-role commands (sio_handle): one per method of core.Server other
 // than Handle and Poll. Close, Stats and Config are also the engine role's
-// (see Role.Accepts). Class 0x03 is reserved for the client role's
-// commands; class 0x04 holds the engine role's own.
+// (see Role.Accepts). Class 0x03 holds the client role's commands
+// (client.go); class 0x04 the engine role's own.
 const (
 	KindAddNamespace  Kind = 0x0201
 	KindAcceptConnect Kind = 0x0202
@@ -117,8 +118,8 @@ const (
 	KindConfigReply    Kind = 0x0807 // Config
 )
 
-// Transport outputs (sio_poll). 0x1010..0x101f are reserved for the client
-// role (Fetch, Dial).
+// Transport outputs (sio_poll). 0x1010..0x101f are the client role's
+// (client.go: Fetch, Dial).
 const (
 	KindRespond         Kind = 0x1001
 	KindAcceptWebSocket Kind = 0x1002
@@ -136,8 +137,8 @@ const (
 	KindMessageReceived Kind = 0x1104
 )
 
-// Socket.IO notifications (sio_poll). Class 0x13 is reserved for the client
-// role's manager notifications and 0x14 for its socket notifications.
+// Socket.IO notifications (sio_poll). Class 0x13 holds the client role's
+// manager notifications and 0x14 its socket notifications (client.go).
 const (
 	KindConnectRequested     Kind = 0x1201
 	KindConnectedOut         Kind = 0x1202 // wire.Connected (the query is KindConnected)
@@ -176,6 +177,8 @@ var kindNames = map[Kind]string{
 	KindClusterReceived:        "ClusterReceived",
 	KindClusterServers:         "ClusterServers",
 	KindRecoveryFound:          "RecoveryFound",
+	KindHTTPResponse:           "HTTPResponse",
+	KindDialed:                 "Dialed",
 	KindAddNamespace:           "AddNamespace",
 	KindAcceptConnect:          "AcceptConnect",
 	KindRejectConnect:          "RejectConnect",
@@ -199,6 +202,19 @@ var kindNames = map[Kind]string{
 	KindAllRooms:               "AllRooms",
 	KindServerSideEmit:         "ServerSideEmit",
 	KindSetRecoveryData:        "SetRecoveryData",
+	KindSnapshot:               "Snapshot",
+	KindRestore:                "Restore",
+	KindClientConfig:           "ClientConfig",
+	KindClientOpen:             "ClientOpen",
+	KindClientClose:            "ClientClose",
+	KindAddSocket:              "AddSocket",
+	KindClientConnect:          "ClientConnect",
+	KindClientDisconnect:       "ClientDisconnect",
+	KindSetAuth:                "SetAuth",
+	KindClientEmit:             "ClientEmit",
+	KindCancelAck:              "CancelAck",
+	KindClientStats:            "ClientStats",
+	KindClientCloseEngine:      "ClientCloseEngine",
 	KindEngineSend:             "EngineSend",
 	KindRefReply:               "RefReply",
 	KindBroadcastReply:         "BroadcastReply",
@@ -207,12 +223,17 @@ var kindNames = map[Kind]string{
 	KindStringReply:            "StringReply",
 	KindStatsReply:             "StatsReply",
 	KindConfigReply:            "ConfigReply",
+	KindSnapshotReply:          "SnapshotReply",
+	KindRestoreReply:           "RestoreReply",
+	KindClientStatsReply:       "ClientStatsReply",
 	KindRespond:                "Respond",
 	KindAcceptWebSocket:        "AcceptWebSocket",
 	KindSend:                   "Send",
 	KindBroadcastOut:           "BroadcastOut",
 	KindCloseConn:              "CloseConn",
 	KindWait:                   "Wait",
+	KindFetch:                  "Fetch",
+	KindDial:                   "Dial",
 	KindSessionOpened:          "SessionOpened",
 	KindSessionUpgraded:        "SessionUpgraded",
 	KindSessionClosed:          "SessionClosed",
@@ -224,6 +245,17 @@ var kindNames = map[Kind]string{
 	KindBroadcastAckResolved:   "BroadcastAckResolved",
 	KindDisconnecting:          "Disconnecting",
 	KindDisconnected:           "Disconnected",
+	KindEngineOpened:           "EngineOpened",
+	KindEngineUpgraded:         "EngineUpgraded",
+	KindEngineError:            "EngineError",
+	KindEngineClosed:           "EngineClosed",
+	KindReconnectAttempt:       "ReconnectAttempt",
+	KindReconnected:            "Reconnected",
+	KindReconnectError:         "ReconnectError",
+	KindReconnectFailed:        "ReconnectFailed",
+	KindAuthRequested:          "AuthRequested",
+	KindConnectError:           "ConnectError",
+	KindSocketDisconnected:     "SocketDisconnected",
 	KindClusterPublish:         "ClusterPublish",
 	KindClusterRequestDone:     "ClusterRequestDone",
 	KindServerSideEmitReceived: "ServerSideEmitReceived",
@@ -255,8 +287,10 @@ func (k Kind) String() string {
 // produces none (its status is the whole answer).
 func ReplyKind(command Kind) Kind {
 	switch command {
-	case KindEmit, KindFetchSockets, KindAllRooms, KindServerSideEmit:
+	case KindEmit, KindFetchSockets, KindAllRooms, KindServerSideEmit, KindClientEmit:
 		return KindRefReply
+	case KindClientStats:
+		return KindClientStatsReply
 	case KindBroadcast:
 		return KindBroadcastReply
 	case KindRooms, KindSocketsIn:
@@ -269,6 +303,10 @@ func ReplyKind(command Kind) Kind {
 		return KindStatsReply
 	case KindConfig:
 		return KindConfigReply
+	case KindSnapshot:
+		return KindSnapshotReply
+	case KindRestore:
+		return KindRestoreReply
 	}
 	return 0
 }
@@ -277,8 +315,9 @@ func ReplyKind(command Kind) Kind {
 func (k Kind) IsInput() bool { return k.Class() == 0x01 }
 
 // IsCommand reports whether k is a command record: class 0x02 (the server
-// role's, some shared with the engine role) or 0x04 (the engine role's).
-func (k Kind) IsCommand() bool { return k.Class() == 0x02 || k.Class() == 0x04 }
+// role's, some shared with the engine role), 0x03 (the client role's) or
+// 0x04 (the engine role's).
+func (k Kind) IsCommand() bool { return k.Class() >= 0x02 && k.Class() <= 0x04 }
 
 // IsOutput reports whether k is a wire.Output record.
 func (k Kind) IsOutput() bool { return k.Class() >= 0x10 }
@@ -289,7 +328,7 @@ type Role uint8
 const (
 	RoleServer Role = 1 // core.Server (Socket.IO over Engine.IO)
 	RoleEngine Role = 2 // engine.NewServer(cfg, nil): a plain Engine.IO server
-	// 3 is reserved for the client role (core/client).
+	RoleClient Role = 3 // a core/client Manager (client.go)
 )
 
 // Accepts reports whether a machine of role r takes the call k (an input
@@ -298,12 +337,15 @@ const (
 // StatusUnknownKind. A new command must be added here (TestRoleAccepts
 // checks every kind of Kinds).
 func (r Role) Accepts(k Kind) bool {
+	if r == RoleClient {
+		return clientAccepts(k)
+	}
 	switch k {
 	case KindHTTPRequest, KindRecv, KindClosed, KindTimeout, KindClose, KindStats, KindConfig:
 		return r == RoleServer || r == RoleEngine
 	case KindEngineSend:
 		return r == RoleEngine
-	case KindClusterReceived, KindClusterServers, KindRecoveryFound:
+	case KindClusterReceived, KindClusterServers, KindRecoveryFound, KindSnapshot, KindRestore: // snapshot.go
 		return r == RoleServer
 	}
 	return r == RoleServer && k >= KindAddNamespace && k <= KindSetRecoveryData
@@ -367,6 +409,20 @@ func (s Status) String() string {
 		return "unknown ack"
 	case StatusUnknownSession:
 		return "unknown session"
+	case StatusReservedEvent:
+		return "reserved event"
+	case StatusInvalidEvent:
+		return "invalid event"
+	case StatusInvalidAuth:
+		return "invalid auth"
+	case StatusBufferFull:
+		return "buffer full"
+	case StatusInvalidConfig:
+		return "invalid config"
+	case StatusBadSnapshot:
+		return "bad snapshot"
+	case StatusSnapshotConflict:
+		return "snapshot conflict"
 	case StatusOther:
 		return "other error"
 	}

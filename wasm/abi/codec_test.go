@@ -52,7 +52,8 @@ func TestEveryKindHasAName(t *testing.T) {
 		seen[n] = true
 		if (ReplyKind(k) != 0) != (k == KindEmit || k == KindBroadcast || k == KindRooms || k == KindConnected ||
 			k == KindTransport || k == KindSocketsIn || k == KindStats || k == KindConfig ||
-			k == KindFetchSockets || k == KindAllRooms || k == KindServerSideEmit) {
+			k == KindFetchSockets || k == KindAllRooms || k == KindServerSideEmit || k == KindClientEmit || k == KindClientStats ||
+			k == KindSnapshot || k == KindRestore) {
 			t.Errorf("ReplyKind(%s) = %s", k, ReplyKind(k))
 		}
 		if k != KindInit && !k.IsInput() && !k.IsCommand() && !k.IsOutput() && k.Class() != 0x08 {
@@ -190,39 +191,42 @@ func TestTypedDecoders(t *testing.T) {
 }
 
 // Which role takes which call: the inputs 0x0101..0x0104, Close, Stats
-// and Config are both roles'; EngineSend only the engine role's; the
+// and Config are the server and engine roles'; Recv, Closed and Timeout
+// also the client role's, and Ack the server and client roles'; EngineSend
+// only the engine role's; the client role's own kinds only its; the
 // cluster inputs and the other commands only the server role's; nothing
 // else is a call.
 func TestRoleAccepts(t *testing.T) {
-	shared := map[Kind]bool{KindHTTPRequest: true, KindRecv: true, KindClosed: true, KindTimeout: true, KindClose: true, KindStats: true, KindConfig: true}
+	type roles struct{ server, engine, client bool }
 	for _, k := range Kinds() {
-		call := k.IsInput() || k.IsCommand()
-		server, eng := RoleServer.Accepts(k), RoleEngine.Accepts(k)
+		var want roles
 		switch {
-		case !call:
-			if server || eng {
-				t.Errorf("%s is no call but accepted (server %v, engine %v)", k, server, eng)
-			}
-		case shared[k]:
-			if !server || !eng {
-				t.Errorf("%s: server %v, engine %v, want both", k, server, eng)
-			}
+		case !k.IsInput() && !k.IsCommand():
+		case k == KindRecv || k == KindClosed || k == KindTimeout:
+			want = roles{true, true, true}
+		case k == KindHTTPRequest || k == KindClose || k == KindStats || k == KindConfig:
+			want = roles{true, true, false}
+		case k == KindAck:
+			want = roles{true, false, true}
 		case k == KindEngineSend:
-			if server || !eng {
-				t.Errorf("%s: server %v, engine %v, want the engine role only", k, server, eng)
-			}
+			want = roles{false, true, false}
+		case IsClientKind(k):
+			want = roles{false, false, true}
+		case k == KindSnapshot || k == KindRestore: // session snapshots (snapshot.go)
+			want = roles{true, false, false}
 		default:
-			if !server || eng {
-				t.Errorf("%s: server %v, engine %v, want the server role only", k, server, eng)
-			}
+			want = roles{true, false, false}
+		}
+		if got := (roles{RoleServer.Accepts(k), RoleEngine.Accepts(k), RoleClient.Accepts(k)}); got != want {
+			t.Errorf("%s: accepted by (server, engine, client) %v, want %v", k, got, want)
 		}
 	}
-	for _, k := range []Kind{0x0108, 0x0110, 0x0218, 0x0301, 0x0402, 0x1506, 0x1604, 0x7777} {
-		if RoleServer.Accepts(k) || RoleEngine.Accepts(k) || Role(3).Accepts(k) {
+	for _, k := range []Kind{0x0108, 0x0112, 0x0218, 0x021f, 0x0222, 0x030c, 0x0402, 0x1506, 0x1604, 0x7777} {
+		if RoleServer.Accepts(k) || RoleEngine.Accepts(k) || RoleClient.Accepts(k) || Role(4).Accepts(k) {
 			t.Errorf("undefined kind %s accepted", k)
 		}
 	}
-	if Role(3).Accepts(KindRecv) || Role(0).Accepts(KindRecv) {
+	if Role(4).Accepts(KindRecv) || Role(0).Accepts(KindRecv) {
 		t.Error("a role this version does not define accepts a call")
 	}
 }

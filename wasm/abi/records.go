@@ -12,6 +12,15 @@ func Append(dst []byte, r any) (Kind, []byte, error) {
 	if k, b, err := AppendCall(dst, r); err == nil {
 		return k, b, nil
 	}
+	if k, b, err := AppendClientCall(dst, r); err == nil { // the client role's (client.go)
+		return k, b, nil
+	}
+	if k, b, err := AppendClientResult(dst, r); err == nil {
+		return k, b, nil
+	}
+	if k, b, ok := AppendSnapshotRecord(dst, r); ok { // session snapshots (snapshot.go)
+		return k, b, nil
+	}
 	return AppendResult(dst, r)
 }
 
@@ -27,6 +36,15 @@ func KindOf(r any) Kind {
 // past the end are ErrBadRecord, an undefined kind ErrUnknownKind.
 // Empty byte strings and lists decode as nil.
 func Decode(k Kind, b []byte) (any, error) {
+	if IsClientKind(k) { // the client role's own kinds (client.go)
+		if r, err := DecodeClientCall(k, b); err != ErrUnknownKind {
+			return r, err
+		}
+		return DecodeClientResult(k, b)
+	}
+	if IsSnapshotKind(k) { // session snapshots (snapshot.go)
+		return DecodeSnapshotRecord(k, b)
+	}
 	if k.IsInput() || k.IsCommand() || k == KindInit {
 		return DecodeCall(k, b)
 	}

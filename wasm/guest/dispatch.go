@@ -26,7 +26,8 @@ type guest struct {
 	role abi.Role
 	srv  *core.Server
 	eng  *engine.Server
-	xbuf []byte // the exchange area; offsets below are into it
+	cli  *clientGuest // the client role (client.go)
+	xbuf []byte       // the exchange area; offsets below are into it
 
 	out     []byte // encoding of the output sio_poll returned last or holds
 	outKind abi.Kind
@@ -99,6 +100,8 @@ func (g *guest) newMachine(off, n uint32) abi.Status {
 	case abi.RoleEngine:
 		// The Socket.IO fields of the configuration do not apply.
 		g.eng = engine.NewServer(init.Config.Config, nil)
+	case abi.RoleClient:
+		g.cli = &clientGuest{} // created by its first call, ClientConfig (client.go)
 	default:
 		return abi.StatusRole
 	}
@@ -116,12 +119,18 @@ func (g *guest) handle(now int64, kind uint32, off, n, limit uint32) int64 {
 		return int64(abi.StatusBounds)
 	}
 	k := abi.Kind(kind)
+	if g.cli != nil && kind <= 0xffff {
+		return g.clientHandle(clock.Instant(now), k, off, n, limit)
+	}
+	if abi.IsSnapshotKind(k) && kind <= 0xffff { // session snapshots (snapshot.go)
+		return g.snapshotHandle(clock.Instant(now), k, off, n, limit)
+	}
 	if kind > 0xffff || !(k.IsInput() || k.IsCommand()) {
 		return int64(abi.StatusUnknownKind)
 	}
 	if !g.role.Accepts(k) {
-		if abi.RoleServer.Accepts(k) || abi.RoleEngine.Accepts(k) {
-			return int64(abi.StatusRole) // a known call of the other role
+		if abi.RoleServer.Accepts(k) || abi.RoleEngine.Accepts(k) || abi.RoleClient.Accepts(k) {
+			return int64(abi.StatusRole) // a known call of another role
 		}
 		return int64(abi.StatusUnknownKind)
 	}
@@ -376,13 +385,19 @@ func (g *guest) poll(off, limit uint32) int64 {
 	}
 	if !g.held {
 		var o wire.Output
-		if g.eng != nil {
+		switch {
+		case g.eng != nil:
 			o = g.eng.Poll()
-		} else {
+		case g.cli != nil:
+			o = g.cli.poll()
+		default:
 			o = g.srv.Poll()
 		}
 		var err error
 		g.outKind, g.out, err = abi.AppendResult(g.out[:0], o)
+		if err != nil && g.cli != nil {
+			g.outKind, g.out, err = abi.AppendClientResult(g.out[:0], o) // client.go
+		}
 		if err != nil {
 			// The machine produced an output this ABI version cannot carry:
 			// a guest built from mismatched sources. Say so loudly.

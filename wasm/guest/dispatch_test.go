@@ -76,9 +76,9 @@ func TestStateAndBounds(t *testing.T) {
 	if st := g.newMachine(0, 10); st != abi.StatusBounds {
 		t.Errorf("newMachine past the area = %v", st)
 	}
-	_, n := put(t, g, abi.Init{Role: 3}) // reserved: the client role
+	_, n := put(t, g, abi.Init{Role: 4}) // no such role
 	if st := g.newMachine(0, n); st != abi.StatusRole {
-		t.Errorf("newMachine role 3 = %v", st)
+		t.Errorf("newMachine role 4 = %v", st)
 	}
 	_, n = put(t, g, abi.Init{Role: 0})
 	if st := g.newMachine(0, n); st != abi.StatusRole {

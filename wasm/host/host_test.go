@@ -639,7 +639,10 @@ func TestRealGuestRejects(t *testing.T) {
 		{"boolean 2", abi.KindClosed, []byte{1, 0, 0, 0, 0, 0, 0, 0, 2}, m.ptr, m.size, abi.StatusBadRecord},
 		{"unknown kind", 0x7777, nil, m.ptr, m.size, abi.StatusUnknownKind},
 		{"an output kind", abi.KindWait, make([]byte, 8), m.ptr, m.size, abi.StatusUnknownKind},
-		{"reserved client input", 0x0110, nil, m.ptr, m.size, abi.StatusUnknownKind},
+		{"a client-role input", abi.KindHTTPResponse, nil, m.ptr, m.size, abi.StatusRole},
+		{"a client-role command", abi.KindClientCloseEngine, nil, m.ptr, m.size, abi.StatusRole},
+		{"a still-reserved client input", 0x0112, nil, m.ptr, m.size, abi.StatusUnknownKind},
+		{"a still-reserved client command", 0x030c, nil, m.ptr, m.size, abi.StatusUnknownKind},
 		{"before the area", abi.KindTimeout, nil, m.ptr - 1, 0, abi.StatusBounds},
 		{"limit past the area", abi.KindTimeout, nil, m.ptr, m.size + 1, abi.StatusBounds},
 	} {

@@ -246,6 +246,12 @@ func (m *instance) call(now clock.Instant, r any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return m.send(now, k, rec)
+}
+
+// send is call with the record rec of kind k already encoded; rec becomes
+// the encoding buffer the next call reuses.
+func (m *instance) send(now clock.Instant, k abi.Kind, rec []byte) ([]byte, error) {
 	m.enc = rec
 	if err := m.grow(uint32(len(rec))); err != nil {
 		return nil, err
@@ -295,6 +301,10 @@ func statusError(k abi.Kind, st abi.Status) error {
 		return core.ErrUnknownAck
 	case abi.StatusUnknownSession:
 		return engine.ErrUnknownSession
+	case abi.StatusBadSnapshot:
+		return core.ErrBadSnapshot
+	case abi.StatusSnapshotConflict:
+		return core.ErrSnapshotConflict
 	}
 	return &RejectedError{Kind: k, Status: st}
 }
@@ -618,4 +628,54 @@ func (m *Machine) SetRecoveryData(id wire.SocketID, data []byte) error {
 	defer m.mu.Unlock()
 	_, err := m.call(0, abi.SetRecoveryData{Socket: id, Data: data})
 	return err
+}
+
+// ---- session snapshots (core/snapshot.go, wasm/ABI.md §9.5) -----------------
+
+// Snapshot returns the state of the open session sid, to restore on this
+// machine or another, native or WASM (core.Server.Snapshot): the bytes are
+// the core's own, so either machine restores the other's snapshots.
+// core.ErrUnknownSession when it is not open.
+func (m *Machine) Snapshot(sid wire.SID) ([]byte, error) { return m.AppendSnapshot(nil, sid) }
+
+// AppendSnapshot is Snapshot appending to dst.
+func (m *Machine) AppendSnapshot(dst []byte, sid wire.SID) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := m.snapshotCall(0, abi.Snapshot{SID: sid})
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, r.(abi.SnapshotReply).Data...), nil // copied out of guest memory
+}
+
+// Restore recreates a session from a snapshot of either machine and
+// returns its sockets (core.Server.Restore); it makes no output of its
+// own. core.ErrBadSnapshot or core.ErrSnapshotConflict, changing nothing.
+func (m *Machine) Restore(now clock.Instant, snap []byte) (core.Restored, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := m.snapshotCall(now, abi.Restore{Data: snap})
+	if err != nil {
+		return core.Restored{}, err
+	}
+	return r.(abi.RestoreReply), nil
+}
+
+// snapshotCall runs Snapshot or Restore, whose records have their own codec
+// (wasm/abi/snapshot.go), and decodes the reply.
+func (m *Machine) snapshotCall(now clock.Instant, r any) (any, error) {
+	if m.err != nil {
+		return nil, m.err
+	}
+	k, rec, _ := abi.AppendSnapshotRecord(m.enc[:0], r)
+	b, err := m.send(now, k, rec)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := abi.DecodeSnapshotRecord(abi.ReplyKind(k), b)
+	if err != nil {
+		return nil, m.trap("reply", fmt.Errorf("malformed %s reply to %s: %v", abi.ReplyKind(k), k, err))
+	}
+	return rep, nil
 }
