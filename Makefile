@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 
 TEST_EXTRA :=
 
-run: node_modules/.package-lock.json
+run: node_modules/.package-lock.json sdk
 	$(GO) run ./hosts/native/cmd/socketcore --addr $(ADDR)
 
 # The whole suite: static checks, the core's WASM builds, unit/fuzz-seed/host

@@ -302,6 +302,7 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address")
 	clientJS := fs.String("client-js", "node_modules/socket.io-client/dist/socket.io.min.js", "official client bundle served at PATH/socket.io.js (empty: none)")
+	sdkDir := fs.String("sdk", "sdk/js/dist", "the JS SDK (make sdk) served at /sdk/, which the demo page loads (empty: none)")
 	var c commonFlags
 	c.register(fs, "/socket.io/")
 	if err := parse(fs, args); err != nil {
@@ -314,7 +315,7 @@ func serve(args []string) error {
 	if _, err := os.Stat(*clientJS); err == nil {
 		opts.ClientJS = *clientJS
 	} else if *clientJS != "" {
-		log.Printf("socketcore: %s not found (run `npm ci`); the demo page needs it", *clientJS)
+		log.Printf("socketcore: %s not found (run `npm ci`); %ssocket.io.js is not served", *clientJS, c.path)
 	}
 	srv, err := native.Start(opts)
 	if err != nil {
@@ -326,6 +327,11 @@ func serve(args []string) error {
 	mux.Handle(srv.Path(), srv)
 	web, _ := fs2sub(webFS, "web")
 	mux.Handle("/", http.FileServer(http.FS(web)))
+	if _, err := os.Stat(*sdkDir + "/index.js"); err == nil {
+		mux.Handle("/sdk/", http.StripPrefix("/sdk/", http.FileServer(http.Dir(*sdkDir))))
+	} else if *sdkDir != "" {
+		log.Printf("socketcore: %s/index.js not found (run `make sdk`); the demo page needs the SDK", *sdkDir)
+	}
 	hs, ln, err := listen(context.Background(), *addr, mux)
 	if err != nil {
 		return err

@@ -3,7 +3,10 @@
 //   server → "chat" {from, text, at}  to everyone
 //   server → "presence" {count}       on every connect/disconnect
 // The display name travels as auth.name; changing it reconnects.
-(function () {
+// The client is socketcore's JS SDK (sdk/js, built by `make sdk`), which the
+// server serves at /sdk/: the socket.io-client API, with the protocol run by
+// core.wasm in the page.
+(async function () {
   "use strict";
 
   const $ = (id) => document.getElementById(id);
@@ -24,8 +27,11 @@
   els.name.value = storedName;
   let myName = storedName.trim();
 
-  if (typeof io !== "function") {
-    setState("disconnected", "client library missing (/socket.io/socket.io.js)");
+  let io;
+  try {
+    ({ io } = await import("/sdk/index.js"));
+  } catch (err) {
+    setState("disconnected", "client library missing (/sdk/index.js: run make sdk)");
     return;
   }
 
