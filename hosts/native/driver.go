@@ -17,7 +17,15 @@ type driver struct {
 	// writeQueueLimit bounds the frames waiting for one WebSocket writer;
 	// past it the connection is closed (a slow consumer).
 	writeQueueLimit int
-	// scratch is where a Send's frames are encoded before the write.
+	// The frames of one drain are written at its end (flush), one write
+	// per connection: a connection that several outputs of the drain reach
+	// gets them in one syscall. pending holds them in order, linked per
+	// connection (wsConn.pendHead/pendTail); dirty lists the connections
+	// that have some; arena holds the bytes of Sends (broadcast frames are
+	// shared); scratch is where a connection's frames are joined.
+	pending []pendingFrame
+	dirty   []*wsConn
+	arena   []byte
 	scratch []byte
 	// failed is set when the machine failed and no new one could be made
 	// (Server.restartMachine): every request is then answered 503.
@@ -33,6 +41,7 @@ func newDriver(m machine, notify func(clock.Instant, wire.Output)) *driver {
 	}
 	d.init(m)
 	d.loop.perform = d.perform
+	d.loop.flush = d.flush
 	d.loop.shutdown = d.shutdown
 	d.startLoop()
 	return d
@@ -53,29 +62,23 @@ func (d *driver) perform(o wire.Output) {
 		}
 	case wire.Send:
 		if c := d.ws[o.Conn]; c != nil {
-			// encoded into the driver's scratch buffer: enqueue copies
-			// what has to wait
-			d.scratch = appendFrames(d.scratch[:0], o.Frames)
-			if !c.enqueue(d.scratch, false, o.Volatile, d.writeQueueLimit) {
-				d.overflow(c)
-			}
-			if cap(d.scratch) > 64<<10 {
-				d.scratch = nil // do not keep a large message's buffer
-			}
+			// encoded into the arena, written at the end of the drain
+			start := len(d.arena)
+			d.arena = appendFrames(d.arena, o.Frames)
+			d.pend(c, d.arena[start:len(d.arena):len(d.arena)], false, o.Volatile)
 		}
 	case wire.Broadcast:
 		// encoded once, shared (read-only) by every connection
 		frame := appendFrames(make([]byte, 0, framesLen(o.Frames)), o.Frames)
 		for _, id := range o.Conns {
 			if c := d.ws[id]; c != nil {
-				if !c.enqueue(frame, true, o.Volatile, d.writeQueueLimit) {
-					d.overflow(c)
-				}
+				d.pend(c, frame, true, o.Volatile)
 			}
 		}
 	case wire.CloseConn:
 		if c := d.ws[o.Conn]; c != nil {
 			delete(d.ws, o.Conn)
+			d.flushConn(c)
 			c.closeAfterWrites()
 		} else if r := d.reqs[o.Conn]; r != nil {
 			delete(d.reqs, o.Conn)
@@ -86,6 +89,80 @@ func (d *driver) perform(o wire.Output) {
 			d.notify(d.now(), o)
 		}
 	}
+}
+
+// pendingFrame is frames waiting for the end of the drain.
+type pendingFrame struct {
+	c        *wsConn
+	data     []byte
+	next     int32 // index+1 of the connection's next pending frame, 0: none
+	shared   bool
+	volatile bool
+}
+
+func (d *driver) pend(c *wsConn, data []byte, shared, volatile bool) {
+	i := int32(len(d.pending)) + 1
+	d.pending = append(d.pending, pendingFrame{c: c, data: data, shared: shared, volatile: volatile})
+	if c.pendHead == 0 {
+		c.pendHead = i
+		d.dirty = append(d.dirty, c)
+	} else {
+		d.pending[c.pendTail-1].next = i
+	}
+	c.pendTail = i
+}
+
+// flush writes what the drain left for each connection; true when it fed
+// the machine (a slow consumer closed), whose outputs must be drained.
+func (d *driver) flush() bool {
+	fed := false
+	for _, c := range d.dirty {
+		fed = d.flushConn(c) || fed
+	}
+	clear(d.pending)
+	clear(d.dirty)
+	d.pending, d.dirty = d.pending[:0], d.dirty[:0]
+	if cap(d.arena) > 1<<20 {
+		d.arena = nil // do not keep a large message's buffer
+	} else {
+		d.arena = d.arena[:0]
+	}
+	return fed
+}
+
+// flushConn writes c's pending frames (joined when there are several).
+func (d *driver) flushConn(c *wsConn) bool {
+	i := c.pendHead
+	if i == 0 {
+		return false
+	}
+	c.pendHead, c.pendTail = 0, 0
+	first := d.pending[i-1]
+	if first.next == 0 {
+		if !c.enqueue(first.data, first.shared, first.volatile, d.writeQueueLimit) {
+			d.overflow(c)
+			return true
+		}
+		return false
+	}
+	// Several: volatile ones go only if the connection is writable now.
+	writable := c.writable()
+	d.scratch = d.scratch[:0]
+	for ; i != 0; i = d.pending[i-1].next {
+		p := d.pending[i-1]
+		if !p.volatile || writable {
+			d.scratch = append(d.scratch, p.data...)
+		}
+	}
+	ok := len(d.scratch) == 0 || c.enqueue(d.scratch, false, false, d.writeQueueLimit)
+	if cap(d.scratch) > 1<<20 {
+		d.scratch = nil
+	}
+	if !ok {
+		d.overflow(c)
+		return true
+	}
+	return false
 }
 
 // overflow closes a WebSocket whose writer fell too far behind, and tells

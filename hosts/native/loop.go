@@ -33,7 +33,10 @@ type loop struct {
 
 	perform    func(o wire.Output) // every output but Wait
 	afterDrain func()              // optional: at the end of every drain
-	shutdown   func()              // on the loop's goroutine, when it stops
+	// flush, optional, runs when Poll says Wait; true when it fed the
+	// machine, whose new outputs are then drained too.
+	flush    func() bool
+	shutdown func() // on the loop's goroutine, when it stops
 }
 
 func (l *loop) init(m machine) {
@@ -120,6 +123,9 @@ func (l *loop) drain() {
 	for {
 		o := l.m.Poll()
 		if w, ok := o.(wire.Wait); ok {
+			if l.flush != nil && l.flush() {
+				continue
+			}
 			l.arm(w.Deadline)
 			if l.afterDrain != nil {
 				l.afterDrain()

@@ -29,8 +29,11 @@ type wsConn struct {
 	closing   bool     // close after the queue
 	closed    bool
 	closeCode int // the close frame's code; 0: 1000, -1: none
-	wg        *sync.WaitGroup
-	writeTTL  time.Duration
+	// the driver's frames for this connection waiting for the end of the
+	// drain (driver.pend); owned by the driver goroutine
+	pendHead, pendTail int32
+	wg                 *sync.WaitGroup
+	writeTTL           time.Duration
 }
 
 // appendFrames appends the server frames (unmasked, FIN) of fs to b.
@@ -106,6 +109,13 @@ func (c *wsConn) enqueue(frame []byte, shared, volatile bool, limit int) bool {
 	c.queue = append(c.queue, frame)
 	c.kickLocked()
 	return true
+}
+
+// writable reports whether a frame would be written now rather than queued.
+func (c *wsConn) writable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.running && len(c.queue) == 0 && !c.closing && !c.closed
 }
 
 // closeAfterWrites closes the connection once the queue is written, with a
