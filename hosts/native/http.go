@@ -3,7 +3,6 @@ package native
 import (
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -276,7 +275,6 @@ func (w *wsReader) end(err error) {
 type wsReader struct {
 	t        *transport
 	c        *wsConn
-	nc       net.Conn
 	fr       frameReader
 	stopped  bool // the driver is gone: stop without telling it
 	peerCode int  // the code of the peer's close frame

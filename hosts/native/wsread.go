@@ -299,7 +299,7 @@ const readBufferSize = 16 << 10
 // reads into a buffer of its own (for connections that are not plain
 // sockets, and on systems other than Linux).
 func (t *transport) readBlocking(c *wsConn, nc net.Conn) {
-	w := &wsReader{t: t, c: c, nc: nc}
+	w := &wsReader{t: t, c: c}
 	w.fr.limit = t.opts.MaxHTTPBufferSize
 	t.wg.Add(1)
 	go func() {

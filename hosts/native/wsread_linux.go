@@ -37,7 +37,7 @@ type rawReader struct {
 func (t *transport) startReading(c *wsConn, nc net.Conn) {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			r := &rawReader{wsReader: wsReader{t: t, c: c, nc: nc}, rc: rc}
+			r := &rawReader{wsReader: wsReader{t: t, c: c}, rc: rc}
 			r.fr.limit = t.opts.MaxHTTPBufferSize
 			r.firstFn, r.readFn = r.first, r.read
 			t.wg.Add(1)
