@@ -373,13 +373,15 @@ func TestClientMachineAgainstNative(t *testing.T) {
 					t.Error(err)
 				}
 			})
-			c := d.connected("/")
 			isWelcome := func(o wire.Output) bool { e, ok := o.(wire.EventReceived); return ok && e.Name == "welcome" }
 			isUpgrade := func(o wire.Output) bool { _, ok := o.(wire.EngineUpgraded); return ok }
+			var c wire.Connected
 			var w wire.EventReceived
-			if mode.upgrade { // the upgrade and the welcome come in either order
-				w = d.all("welcome and upgrade", isWelcome, isUpgrade)[0].(wire.EventReceived)
+			if mode.upgrade { // the upgrade may finish before the connect, or after the welcome
+				got := d.all("connect, welcome and upgrade", isConnected("/"), isWelcome, isUpgrade)
+				c, w = got[0].(wire.Connected), got[1].(wire.EventReceived)
 			} else {
+				c = d.connected("/")
 				w = d.event("welcome")
 			}
 			if !strings.Contains(string(w.Data), `"auth":{"who":"wasm"}`) || !strings.Contains(string(w.Data), string(c.Socket)) {
