@@ -66,6 +66,9 @@ type Options struct {
 	// Logger receives the server's own reports (a machine that failed and
 	// was restarted); nil means slog.Default().
 	Logger *slog.Logger
+	// Observers see the sessions', sockets' and rooms' events as they
+	// happen (observe.go): the admin UI, debug logs.
+	Observers []Observer
 }
 
 // Parser names a Socket.IO parser (sio.Parser): how packets travel.
