@@ -3,6 +3,8 @@ package native
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/socketcore/socketcore/core/clock"
 )
 
 // Observer sees what a server's sessions and sockets do, as it happens: the
@@ -90,4 +92,28 @@ type Event struct {
 	// the call.
 	Data        json.RawMessage
 	Attachments [][]byte
+}
+
+// Observe adds an observer to a running server; it sees what happens from
+// then on (Options.Observers see everything).
+func (s *Server) Observe(o Observer) error {
+	if !s.d.call(func(clock.Instant) { s.observers = append(s.observers, o) }) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// observing reports whether an observer would see an event: callers skip
+// building events nobody sees (on the driver goroutine).
+func (s *Server) observing() bool { return len(s.observers) != 0 }
+
+// observe hands e to every observer (on the driver goroutine), time-stamped
+// if it is not. An observer that panics does not take the server down.
+func (s *Server) observe(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	for _, o := range s.observers {
+		safely(func() { o.Observe(e) })
+	}
 }

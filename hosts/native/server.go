@@ -72,6 +72,7 @@ type Server struct {
 	serverBox mailbox       // runs OnServerSideEmit handlers, in order
 	handlers  *handlerPool  // runs the sockets' mailboxes
 	rec       *hostRecovery // Recovery.Shared (recovery_cluster.go)
+	observers []Observer    // Options.Observers and Observe's (observe.go)
 }
 
 type ackResult struct {
@@ -108,6 +109,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.ClientJS != "" {
 		s.clientJS, _ = os.ReadFile(opts.ClientJS)
 	}
+	s.observers = slices.Clone(opts.Observers)
 	s.newMachine = opts.Machine
 	if s.newMachine == nil {
 		s.newMachine = nativeMachine
