@@ -183,6 +183,9 @@ func (s *Server) broadcast(now clock.Instant, b Broadcast, relay string, in *wir
 	}
 	var targets []*socket
 	s.targets(n, b.Rooms, b.Except, func(so *socket) { targets = append(targets, so) })
+	if in != nil && in.Offset != "" {
+		targets = s.skipReplayed(now, targets, in.Offset) // recovery_cluster.go
+	}
 	p := sio.Packet{Type: eventType(b.Attachments), Nsp: n.name, Data: b.Data, Attachments: len(b.Attachments)}
 	var off string // its recovery offset
 	if s.recoveryOn() && !b.WithAck && !b.Volatile {

@@ -36,6 +36,9 @@ import (
 func FuzzServerInputs(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s)
+		if len(s) > 0 && s[0]&16 == 0 { // the same with Config.RoomEvents (checked by the harness)
+			f.Add(append([]byte{s[0] | 16}, s[1:]...))
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runFuzz(t, data)
@@ -138,6 +141,7 @@ func runFuzz(t testing.TB, data []byte) {
 	flags := r.byte()
 	cfg.DynamicNamespaces = flags&1 != 0
 	cfg.Cluster = flags&2 != 0
+	cfg.RoomEvents = flags&16 != 0 // the harness checks they add up to Rooms
 	if flags&4 != 0 {
 		cfg.RecoveryWindow = 3 * time.Second
 		cfg.RecoveryMaxPackets = 8

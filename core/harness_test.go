@@ -69,6 +69,10 @@ type harness struct {
 	lastInput string
 	// RoomCreated/RoomDeleted, which the want* helpers do not queue
 	roomEvents []wire.Output
+	// RoomJoined/RoomLeft (Config.RoomEvents), not queued either, and the
+	// memberships they add up to (checked against Rooms after each drain)
+	memberEvents []wire.Output
+	members      map[wire.SocketID][]string
 }
 
 func newHarness(t testing.TB, cfg Config) *harness {
@@ -86,6 +90,7 @@ func newHarness(t testing.TB, cfg Config) *harness {
 		resolved: map[wire.AckRef]int{},
 		inRefs:   map[wire.AckRef]bool{},
 		connReqs: map[wire.SocketID]bool{},
+		members:  map[wire.SocketID][]string{},
 	}
 	return h
 }
@@ -149,6 +154,7 @@ func (h *harness) drain(afterTimeout bool) {
 				h.fatalf("after Timeout the deadline is still %s", h.rel(w.Deadline))
 			}
 			h.deadline = w.Deadline
+			h.checkMembers()
 			return
 		}
 		h.check(o)
@@ -156,7 +162,7 @@ func (h *harness) drain(afterTimeout bool) {
 			h.onOutput(o)
 		}
 		switch o.(type) {
-		case wire.RoomCreated, wire.RoomDeleted: // kept in roomEvents (check)
+		case wire.RoomCreated, wire.RoomDeleted, wire.RoomJoined, wire.RoomLeft: // kept apart (check)
 		default:
 			if h.keep {
 				h.out = append(h.out, o)
@@ -223,6 +229,9 @@ func (h *harness) check(o wire.Output) {
 		delete(h.connReqs, o.Socket)
 		h.ever[o.Socket] = true
 		h.sockets[o.Socket] = "connected"
+		if h.s.cfg.RoomEvents && !slices.Contains(h.members[o.Socket], string(o.Socket)) {
+			h.fatalf("Connected %s before RoomJoined of its own room (rooms %q)", o.Socket, h.members[o.Socket])
+		}
 	case wire.EventReceived:
 		if h.sockets[o.Socket] != "connected" {
 			h.fatalf("EventReceived for socket %s in state %q", o.Socket, h.sockets[o.Socket])
@@ -268,6 +277,9 @@ func (h *harness) check(o wire.Output) {
 			h.fatalf("Disconnected for socket %s in state %q", o.Socket, h.sockets[o.Socket])
 		}
 		delete(h.sockets, o.Socket)
+		if len(h.members[o.Socket]) != 0 {
+			h.fatalf("Disconnected %s without RoomLeft for %q", o.Socket, h.members[o.Socket])
+		}
 	case wire.SessionClosed:
 		if !h.sids[o.SID] {
 			h.fatalf("SessionClosed for %s, not open", o.SID)
@@ -293,6 +305,21 @@ func (h *harness) check(o wire.Output) {
 			h.fatalf("%T from a server outside a cluster", o)
 		}
 		h.roomEvents = append(h.roomEvents, o)
+	case wire.RoomJoined:
+		if !h.s.cfg.RoomEvents || slices.Contains(h.members[o.Socket], o.Room) {
+			h.fatalf("RoomJoined %+v (RoomEvents %v, rooms %q)", o, h.s.cfg.RoomEvents, h.members[o.Socket])
+		}
+		h.members[o.Socket] = append(h.members[o.Socket], o.Room)
+		h.memberEvents = append(h.memberEvents, o)
+	case wire.RoomLeft:
+		i := slices.Index(h.members[o.Socket], o.Room)
+		if !h.s.cfg.RoomEvents || i < 0 {
+			h.fatalf("RoomLeft %+v (RoomEvents %v, rooms %q)", o, h.s.cfg.RoomEvents, h.members[o.Socket])
+		}
+		if h.members[o.Socket] = slices.Delete(h.members[o.Socket], i, i+1); len(h.members[o.Socket]) == 0 {
+			delete(h.members, o.Socket)
+		}
+		h.memberEvents = append(h.memberEvents, o)
 	case wire.RecoveryRecord, wire.RecoverySession, wire.RecoveryLookup:
 		if !h.s.storeOn() {
 			h.fatalf("%T without a recovery store", o)
@@ -306,6 +333,24 @@ func (h *harness) check(o wire.Output) {
 		}
 	default:
 		h.fatalf("unknown output %T", o)
+	}
+}
+
+// checkMembers asserts, after a drain, that the RoomJoined and RoomLeft
+// outputs add up to every connected socket's rooms (Config.RoomEvents).
+func (h *harness) checkMembers() {
+	h.t.Helper()
+	if !h.s.cfg.RoomEvents {
+		return
+	}
+	for id, st := range h.sockets {
+		if st != "connected" {
+			continue
+		}
+		got, want := slices.Sorted(slices.Values(h.members[id])), slices.Sorted(slices.Values(h.s.Rooms(id)))
+		if !slices.Equal(got, want) {
+			h.fatalf("socket %s: room events add up to %q, its rooms are %q", id, got, want)
+		}
 	}
 }
 

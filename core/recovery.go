@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/engine"
 	"github.com/socketcore/socketcore/core/internal/jsontext"
 	"github.com/socketcore/socketcore/core/sio"
 	"github.com/socketcore/socketcore/core/wire"
@@ -64,7 +65,8 @@ type storedPacket struct {
 func recoverable(reason string) bool {
 	switch reason {
 	case wire.ReasonTransportError, wire.ReasonTransportClose, wire.ReasonForcedClose, wire.ReasonPingTimeout,
-		wire.ReasonServerShuttingDown, wire.ReasonForcedServerClose:
+		wire.ReasonServerShuttingDown, wire.ReasonForcedServerClose,
+		engine.ReasonSlowConsumer: // a polling buffer that overflowed (Limits.MaxSendQueue)
 		return true
 	}
 	return false
@@ -249,10 +251,25 @@ func includes(rooms, to, except []string) bool {
 }
 
 // resume gives a recovered socket its rooms and the packets it missed
-// (before its CONNECT answer, as Node does).
+// (before its CONNECT answer, as Node does): those found when its session
+// was, and those kept since — the socket was in no room while it waited
+// for AcceptConnect (the application's middleware, or other inputs the
+// host handled before the ConnectRequested output).
 func (s *Server) resume(so *socket) {
 	ss, missed := so.restored, so.missed
 	so.restored, so.missed = nil, nil
+	r := &s.rec
+	for seq := max(so.restoredAt, r.first); seq < r.next; seq++ {
+		p := r.packets[seq-r.first]
+		if p.nsp != so.nsp.name || !includes(ss.rooms, p.rooms, p.except) {
+			continue
+		}
+		if _, ok := so.ahead[p.offset]; ok {
+			delete(so.ahead, p.offset) // in missed already, from the store's log
+			continue
+		}
+		missed = append(missed, p)
+	}
 	for _, room := range ss.rooms {
 		so.nsp.join(so, room)
 	}

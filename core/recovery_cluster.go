@@ -2,6 +2,7 @@ package core
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/socketcore/socketcore/core/clock"
@@ -49,6 +50,9 @@ type store struct {
 	lookups    map[wire.AckRef]*lookup
 	dirty      []*socket // sockets whose snapshot is to be written, in order
 	dirtyState map[*socket]wire.RecoveryState
+	// aheadUntil is the latest socket.aheadUntil: past it no socket
+	// waits for a replayed packet's publication (skipReplayed).
+	aheadUntil clock.Instant
 }
 
 // lookup is a connecting socket waiting for its session from the store.
@@ -247,6 +251,7 @@ func (s *Server) finishLookup(now clock.Instant, lk *lookup, in *wire.RecoveryFo
 	c.pendingSockets = slices.Delete(c.pendingSockets, i, i+1)
 	if in != nil && in.Found {
 		so.restored, so.missed = s.restoreFrom(now, lk, in)
+		so.restoredAt = s.rec.next
 	}
 	s.admit(now, so, so.nsp.name)
 }
@@ -272,7 +277,10 @@ func (s *Server) restoreFrom(now clock.Instant, lk *lookup, in *wire.RecoveryFou
 	if old != nil {
 		ss.rooms = slices.Clone(old.rooms) // what it had here, more recent than any snapshot
 	}
-	var missed []storedPacket
+	var (
+		missed []storedPacket
+		ahead  map[string]struct{}
+	)
 	if fs.Node == r.prefix {
 		// held by this server: its memory has every packet it sent the
 		// socket, in the order it sent them
@@ -295,6 +303,14 @@ func (s *Server) restoreFrom(now clock.Instant, lk *lookup, in *wire.RecoveryFou
 			if includes(ss.rooms, p.Rooms, p.Except) {
 				missed = append(missed, storedPacket{offset: p.Offset, nsp: nsp, rooms: p.Rooms, except: p.Except,
 					data: appendOffset(p.Data, p.Offset), atts: p.Attachments})
+				if _, here := r.offsets[p.Offset]; !here && !strings.HasPrefix(p.Offset, r.prefix) {
+					// the log had it before its publication reached this
+					// server: when that comes, the socket has it already
+					if ahead == nil {
+						ahead = make(map[string]struct{})
+					}
+					ahead[p.Offset] = struct{}{}
+				}
 			}
 		}
 		// what came here while the store was read: the log may not have
@@ -316,5 +332,35 @@ func (s *Server) restoreFrom(now clock.Instant, lk *lookup, in *wire.RecoveryFou
 		// the server that held it may still have it: one socket per id
 		s.publish(wire.ClusterMessage{Type: wire.ClusterDisconnectSockets, Nsp: nsp, Rooms: []string{string(ss.sid)}}, false)
 	}
+	if ahead != nil {
+		// publications are late by milliseconds; one later than a lookup
+		// may take is not waited for
+		lk.so.ahead, lk.so.aheadUntil = ahead, now.Add(s.lookupTimeout())
+		r.aheadUntil = max(r.aheadUntil, lk.so.aheadUntil)
+	}
 	return ss, missed
+}
+
+// skipReplayed leaves out of the targets of another server's broadcast
+// (named off) the recovered sockets that got it from the store's log
+// already (restoreFrom's ahead): pub/sub and the log are written in one
+// step, but a lookup's read of the log may come before this server
+// receives the publication, and the socket must get the packet once.
+func (s *Server) skipReplayed(now clock.Instant, targets []*socket, off string) []*socket {
+	if !s.storeOn() || s.rec.aheadUntil.Before(now) {
+		return targets
+	}
+	out := targets[:0]
+	for _, so := range targets {
+		if so.ahead != nil {
+			if so.aheadUntil.Before(now) {
+				so.ahead = nil
+			} else if _, ok := so.ahead[off]; ok {
+				delete(so.ahead, off)
+				continue
+			}
+		}
+		out = append(out, so)
+	}
+	return out
 }

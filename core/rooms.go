@@ -111,6 +111,21 @@ func (n *namespace) join(s *socket, room string) {
 		n.roomEvent(true, room)
 	}
 	set.add(s)
+	n.memberEvent(true, s, room)
+}
+
+// memberEvent reports one socket joining or leaving a room
+// (Config.RoomEvents), after "create-room" and before "delete-room" as
+// Node's adapter orders "join-room" and "leave-room".
+func (n *namespace) memberEvent(joined bool, s *socket, room string) {
+	if n.srv == nil || !n.srv.cfg.RoomEvents {
+		return
+	}
+	if joined {
+		n.srv.eng.Push(wire.RoomJoined{Nsp: n.name, Room: room, Socket: s.id})
+	} else {
+		n.srv.eng.Push(wire.RoomLeft{Nsp: n.name, Room: room, Socket: s.id})
+	}
 }
 
 func (n *namespace) leave(s *socket, room string) {
@@ -123,8 +138,8 @@ func (n *namespace) leave(s *socket, room string) {
 			break
 		}
 	}
-	if set := n.rooms[room]; set != nil {
-		set.remove(s)
+	if set := n.rooms[room]; set != nil && set.remove(s) {
+		n.memberEvent(false, s, room)
 		if set.len() == 0 {
 			delete(n.rooms, room)
 			n.roomEvent(false, room)
@@ -134,8 +149,8 @@ func (n *namespace) leave(s *socket, room string) {
 
 func (n *namespace) leaveAll(s *socket) {
 	for _, room := range s.rooms {
-		if set := n.rooms[room]; set != nil {
-			set.remove(s)
+		if set := n.rooms[room]; set != nil && set.remove(s) {
+			n.memberEvent(false, s, room)
 			if set.len() == 0 {
 				delete(n.rooms, room)
 				n.roomEvent(false, room)

@@ -67,6 +67,13 @@ type Config struct {
 	// every record either way; the core transcodes at the wire
 	// (sio.DecodeMsgpack, sio.AppendMsgpack). Other values mean the default.
 	Parser sio.Parser
+	// RoomEvents reports every membership change of this server's sockets
+	// as wire.RoomJoined and wire.RoomLeft (Node's adapter "join-room" and
+	// "leave-room", which @socket.io/admin-ui relays): the id room at
+	// connection, Join/Leave, SocketsJoin/SocketsLeave from here or the
+	// cluster, recovered rooms, every room at disconnection (and the rooms
+	// of the sockets Restore brings to this machine). Off: none, and no cost.
+	RoomEvents bool
 }
 
 func (c *Config) init() {

@@ -34,6 +34,14 @@ type socket struct {
 	pid       string                 // private id for recovery (Config.RecoveryWindow)
 	restored  *savedSession          // being recovered: what to restore on accept
 	missed    []storedPacket
+	// ahead: the packets a recovery replayed from the store's log before
+	// their publications reached this server, until aheadUntil
+	// (recovery_cluster.go, skipReplayed)
+	ahead      map[string]struct{}
+	aheadUntil clock.Instant
+	// restoredAt is recovery.next when restored was found: what is kept
+	// from then until the socket is accepted goes to it too (resume)
+	restoredAt uint64
 }
 
 type inAck struct {
@@ -148,6 +156,7 @@ func (s *Server) connect(now clock.Instant, c *client, name string, auth []byte)
 			}
 		} else {
 			so.restored, so.missed = s.restore(now, name, auth)
+			so.restoredAt = s.rec.next
 		}
 	}
 	s.admit(now, so, name)

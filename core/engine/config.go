@@ -29,7 +29,8 @@ type Config struct {
 	CloseTimeout   time.Duration // default 30s: how long a closing polling session waits for its last GET
 	MaxPayload     int           // default 1e6 bytes (maxHttpBufferSize): POST body and WebSocket message limit
 	// MaxBufferedBytes bounds the bytes queued for one polling session that
-	// has no GET pending; past it the session is closed ("transport error").
+	// has no GET pending; past it the session is closed as a slow consumer
+	// (ReasonSlowConsumer). A lone packet always fits an empty buffer.
 	// Default 16 MiB.
 	MaxBufferedBytes int
 	Transports       Transports // default Polling|WebSocket
@@ -42,6 +43,13 @@ type Config struct {
 	// Seed seeds the session id generator. Hosts pass crypto-random bytes.
 	Seed [32]byte
 }
+
+// ReasonSlowConsumer closes a session whose client does not take what is
+// sent to it: a polling session past MaxBufferedBytes (and, in the native
+// host, a WebSocket past its send queue's bound). The official server has
+// no such bound, and so no such reason; its client sees its transport close
+// and reconnects.
+const ReasonSlowConsumer = "slow consumer"
 
 func (c *Config) init() {
 	if c.PingInterval <= 0 {

@@ -263,7 +263,7 @@ func TestPollingBufferOverflow(t *testing.T) {
 	h.wantIdle()
 	h.e.Send(s, []wire.Frame{txt("4world")}, false, false) // 12 > 10
 	h.drain(false)
-	h.wantClosed(sid, wire.ReasonTransportError)
+	h.wantClosed(sid, ReasonSlowConsumer)
 	h.wantIdle()
 	h.wantGone(sid)
 	h.wantDeadline(0)
@@ -451,7 +451,26 @@ func TestPollingPingOverflow(t *testing.T) {
 	h.drain(false)
 	h.wantIdle()
 	h.advance(300 * time.Millisecond)
-	h.wantClosed(sid, wire.ReasonTransportError)
+	h.wantClosed(sid, ReasonSlowConsumer)
 	h.wantIdle()
 	h.wantDeadline(0)
+}
+
+// A lone packet larger than MaxBufferedBytes waits for the next GET: the
+// bound is on what piles up, not on the size of one message.
+func TestPollingBufferLonePacket(t *testing.T) {
+	cfg := suiteConfig()
+	cfg.MaxBufferedBytes = 10
+	h := newHarness(t, cfg, nil)
+	sid := h.handshake()
+	s := h.e.Session(sid)
+	h.e.Send(s, []wire.Frame{txt("4a message of 27 bytes....")}, false, false)
+	h.drain(false)
+	h.wantIdle()
+	g := h.get(sid)
+	h.wantPayload(g, "4a message of 27 bytes....")
+	h.e.Send(s, []wire.Frame{txt("4a message of 27 bytes....")}, false, false)
+	h.e.Send(s, []wire.Frame{txt("4x")}, false, false) // a second one on top: over
+	h.drain(false)
+	h.wantClosed(sid, ReasonSlowConsumer)
 }

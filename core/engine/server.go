@@ -66,6 +66,9 @@ type Server struct {
 	dirty    []*Session
 	closing  int    // sessions in stateClosing
 	openJSON []byte // handshake JSON after the sid, shared by all sessions
+	// volatileDropped counts the volatile packets dropped because their
+	// polling session had no GET parked (VolatileDropped).
+	volatileDropped uint64
 }
 
 // NewServer returns an Engine.IO server. h may be nil (engine-only server).
@@ -93,6 +96,26 @@ func (e *Server) Len() int { return len(e.sessions) }
 // Closing is the number of closed sessions still waiting for a last
 // polling request (included in Len).
 func (e *Server) Closing() int { return e.closing }
+
+// Transports counts the open sessions (Len minus Closing) by transport:
+// on polling, and on WebSocket (upgraded ones included).
+func (e *Server) Transports() (polling, websocket int) {
+	for _, s := range e.sessions {
+		switch {
+		case s.state == stateClosing:
+		case s.ws != 0:
+			websocket++
+		default:
+			polling++
+		}
+	}
+	return polling, websocket
+}
+
+// VolatileDropped is the number of volatile packets (Send or SendMany with
+// volatile) dropped since the server was made because their polling
+// session had no GET parked; hosts add the WebSocket ones they drop.
+func (e *Server) VolatileDropped() uint64 { return e.volatileDropped }
 
 // Push queues an output for the host, after the ones already queued. The
 // Socket.IO layer uses it for its notifications. Frames queued with Send are

@@ -143,8 +143,8 @@ func (e *Server) queue(s *Session, f wire.Frame, volatile bool) {
 	}
 	s.buf = append(s.buf, f)
 	s.bufBytes += len(f.Data)
-	if s.ws == 0 && s.get == 0 && s.bufBytes > e.cfg.MaxBufferedBytes {
-		e.close(0, s, wire.ReasonTransportError, closeSendClose)
+	if s.ws == 0 && s.get == 0 && s.bufBytes > e.cfg.MaxBufferedBytes && len(s.buf) > 1 {
+		e.close(0, s, ReasonSlowConsumer, closeSendClose)
 		return
 	}
 	e.markDirty(s)
@@ -243,9 +243,22 @@ func (e *Server) Send(s *Session, frames []wire.Frame, volatile, compress bool) 
 		e.pushRaw(wire.Send{Conn: s.ws, Frames: wsFrames(frames, s.wsFormat()), Volatile: volatile, Compress: compress})
 		return
 	}
+	if volatile && e.dropVolatile(s) {
+		return
+	}
 	for _, f := range frames {
 		e.queue(s, f, volatile)
 	}
+}
+
+// dropVolatile reports whether a volatile packet for s is dropped (and
+// counts it): an open polling session with no GET parked is not writable.
+func (e *Server) dropVolatile(s *Session) bool {
+	if s.state == stateOpen && s.ws == 0 && s.get == 0 {
+		e.volatileDropped++
+		return true
+	}
+	return false
 }
 
 // SendMany queues the same frames for many sessions: every WebSocket session
@@ -267,6 +280,9 @@ func (e *Server) SendMany(sessions []*Session, frames []wire.Frame, volatile, co
 				f = s.wsFormat()
 			}
 			groups[f] = append(groups[f], s.ws)
+			continue
+		}
+		if volatile && e.dropVolatile(s) {
 			continue
 		}
 		for _, f := range frames {
@@ -318,11 +334,15 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 		}
 		delete(e.conns, s.ws)
 		s.ws = 0
-	} else if mode == closeSendClose && reason == wire.ReasonForcedClose && (len(s.buf) > 0 || s.get == 0) {
+	} else if mode == closeSendClose && (reason == wire.ReasonForcedClose && (len(s.buf) > 0 || s.get == 0) ||
+		reason == wire.ReasonServerShuttingDown && len(s.buf) > 0 && s.get != 0) {
 		// A server-side close lets the buffer drain first (socket.ts close
 		// waits for "drain"); the close packet goes in a later response. The
 		// official client handles a payload's packets a tick later than a
-		// close packet in it, so "41" and "1" must not share one response.
+		// close packet in it, so "41" and "1" must not share one response;
+		// nor may the events a shutdown finds queued for a parked GET: the
+		// client would take them after its "disconnect", and get them again
+		// from recovery.
 		if s.get != 0 {
 			e.flushPolling(s)
 		}

@@ -8,8 +8,8 @@
 //
 // It owns no protocol logic. It imports the record types it encodes
 // (core/wire, core.Config, core.Emit, core.Broadcast, core.Stats,
-// core.Target) and the standard library only, so both the guest and the
-// hosts can share it.
+// core.Target, core.NamespaceCount) and the standard library only, so
+// both the guest and the hosts can share it.
 package abi
 
 import (
@@ -36,7 +36,9 @@ import (
 // it also took the recovery store (Config.RecoveryStore and
 // ClusterMessage.Offset at their ends, the RecoveryFound input and the
 // recovery store outputs of class 0x16), and the Socket.IO parser
-// (Config.Parser, after them: 0 default, 1 msgpack, others malformed).
+// (Config.Parser, after them: 0 default, 1 msgpack, others malformed),
+// and the membership notifications (Config.RoomEvents, last; the
+// RoomJoined and RoomLeft outputs).
 const Version = 3
 
 // Kind names a record type. Its high byte is the class and its low byte the
@@ -98,6 +100,11 @@ const (
 
 	// Connection state recovery (core/recovery.go), version 3.
 	KindSetRecoveryData Kind = 0x0217
+
+	// The read-only counts of core/counts.go (NamespaceCounts,
+	// Transports, VolatileDropped) in one query, for a host's metrics:
+	// an addition to version 3 (a guest without it answers -2).
+	KindCounts Kind = 0x0218
 )
 
 // Engine-role commands (sio_handle): what an engine-only server
@@ -116,6 +123,7 @@ const (
 	KindStringReply    Kind = 0x0805 // Transport
 	KindStatsReply     Kind = 0x0806 // Stats
 	KindConfigReply    Kind = 0x0807 // Config
+	KindCountsReply    Kind = 0x0809 // Counts (0x0808 is the client role's ClientStatsReply)
 )
 
 // Transport outputs (sio_poll). 0x1010..0x101f are the client role's
@@ -147,6 +155,8 @@ const (
 	KindBroadcastAckResolved Kind = 0x1205
 	KindDisconnecting        Kind = 0x1206
 	KindDisconnected         Kind = 0x1207
+	KindRoomJoined           Kind = 0x1208 // with Config.RoomEvents only (version 3)
+	KindRoomLeft             Kind = 0x1209
 )
 
 // Cluster outputs (sio_poll), the server role's: what goes to the other
@@ -202,6 +212,7 @@ var kindNames = map[Kind]string{
 	KindAllRooms:               "AllRooms",
 	KindServerSideEmit:         "ServerSideEmit",
 	KindSetRecoveryData:        "SetRecoveryData",
+	KindCounts:                 "Counts",
 	KindSnapshot:               "Snapshot",
 	KindRestore:                "Restore",
 	KindClientConfig:           "ClientConfig",
@@ -223,6 +234,7 @@ var kindNames = map[Kind]string{
 	KindStringReply:            "StringReply",
 	KindStatsReply:             "StatsReply",
 	KindConfigReply:            "ConfigReply",
+	KindCountsReply:            "CountsReply",
 	KindSnapshotReply:          "SnapshotReply",
 	KindRestoreReply:           "RestoreReply",
 	KindClientStatsReply:       "ClientStatsReply",
@@ -245,6 +257,8 @@ var kindNames = map[Kind]string{
 	KindBroadcastAckResolved:   "BroadcastAckResolved",
 	KindDisconnecting:          "Disconnecting",
 	KindDisconnected:           "Disconnected",
+	KindRoomJoined:             "RoomJoined",
+	KindRoomLeft:               "RoomLeft",
 	KindEngineOpened:           "EngineOpened",
 	KindEngineUpgraded:         "EngineUpgraded",
 	KindEngineError:            "EngineError",
@@ -303,6 +317,8 @@ func ReplyKind(command Kind) Kind {
 		return KindStatsReply
 	case KindConfig:
 		return KindConfigReply
+	case KindCounts:
+		return KindCountsReply
 	case KindSnapshot:
 		return KindSnapshotReply
 	case KindRestore:
@@ -348,7 +364,7 @@ func (r Role) Accepts(k Kind) bool {
 	case KindClusterReceived, KindClusterServers, KindRecoveryFound, KindSnapshot, KindRestore: // snapshot.go
 		return r == RoleServer
 	}
-	return r == RoleServer && k >= KindAddNamespace && k <= KindSetRecoveryData
+	return r == RoleServer && k >= KindAddNamespace && k <= KindCounts
 }
 
 // Status is the result of an export: 0 for success, negative for an error.

@@ -19,7 +19,8 @@ type Init struct {
 // The server-role commands. Emit and Broadcast travel as core.Emit and
 // core.Broadcast; the others are the arguments of the core.Server method of
 // the same name, except where a name would clash with a wire type (RoomsOf,
-// IsConnected, TransportOf) or is a bare query (StatsQuery, ConfigQuery).
+// IsConnected, TransportOf) or is a bare query (StatsQuery, ConfigQuery,
+// CountsQuery).
 type (
 	AddNamespace struct {
 		Name  string
@@ -66,6 +67,9 @@ type (
 	Close       struct{}
 	StatsQuery  struct{}
 	ConfigQuery struct{}
+	// CountsQuery asks for the three read-only counts of core/counts.go
+	// at once (CountsReply): a host's metrics read them together.
+	CountsQuery struct{}
 )
 
 // The cluster commands: the arguments of the core.Server methods of the
@@ -138,6 +142,13 @@ type (
 	}
 	StringReply struct {
 		Value string
+	}
+	// CountsReply answers CountsQuery: core.Server's Transports,
+	// VolatileDropped and NamespaceCounts (sorted by name).
+	CountsReply struct {
+		Polling, WebSocket int
+		VolatileDropped    uint64
+		Namespaces         []core.NamespaceCount
 	}
 )
 
@@ -255,6 +266,8 @@ func AppendCall(dst []byte, r any) (Kind, []byte, error) {
 		k = KindStats
 	case ConfigQuery:
 		k = KindConfig
+	case CountsQuery:
+		k = KindCounts
 	case EngineSend:
 		k = KindEngineSend
 		b = appendString(b, string(r.SID))
@@ -319,6 +332,7 @@ func appendConfig(b []byte, c core.Config) []byte {
 	b = appendBool(b, c.AllowEIO3)
 	b = appendBool(b, c.RecoveryStore)
 	b = appendU8(b, uint8(c.Parser)) // version 3 (unreleased): 0 default, 1 msgpack
+	b = appendBool(b, c.RoomEvents)  // version 3 (unreleased)
 	return b
 }
 
@@ -362,6 +376,7 @@ func decodeConfig(d *dec) core.Config {
 	default:
 		d.bad = true // an unknown parser is refused, not run as the default
 	}
+	c.RoomEvents = d.bool()
 	return c
 }
 
@@ -431,6 +446,8 @@ func DecodeCall(k Kind, b []byte) (any, error) {
 		r = StatsQuery{}
 	case KindConfig:
 		r = ConfigQuery{}
+	case KindCounts:
+		r = CountsQuery{}
 	case KindEngineSend:
 		r = decodeEngineSend(d)
 	case KindSocketsJoin:

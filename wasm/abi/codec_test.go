@@ -53,7 +53,7 @@ func TestEveryKindHasAName(t *testing.T) {
 		if (ReplyKind(k) != 0) != (k == KindEmit || k == KindBroadcast || k == KindRooms || k == KindConnected ||
 			k == KindTransport || k == KindSocketsIn || k == KindStats || k == KindConfig ||
 			k == KindFetchSockets || k == KindAllRooms || k == KindServerSideEmit || k == KindClientEmit || k == KindClientStats ||
-			k == KindSnapshot || k == KindRestore) {
+			k == KindSnapshot || k == KindRestore || k == KindCounts) {
 			t.Errorf("ReplyKind(%s) = %s", k, ReplyKind(k))
 		}
 		if k != KindInit && !k.IsInput() && !k.IsCommand() && !k.IsOutput() && k.Class() != 0x08 {
@@ -92,6 +92,8 @@ func TestRejects(t *testing.T) {
 		{"config: unknown parser 2", KindConfigReply, strings.Repeat("00", 8*6+1+1+32+8*4+1+1+8+8*3+1+1) + "02", ErrBadRecord},
 		{"connect requested: recovered 2", KindConnectRequested, "01000000" + "73" + "01000000" + "78" + "01000000" + "2f" + "00000000" + "00" + "02" + "00000000", ErrBadRecord},
 		{"connected out: no recovered (version 2)", KindConnectedOut, "0200000073310100000078010000002f", ErrBadRecord},
+		{"counts reply: huge namespace count", KindCountsReply, strings.Repeat("00", 8*3) + "ffffff0f" + strings.Repeat("00", 20), ErrBadRecord},
+		{"counts reply: no volatile_dropped", KindCountsReply, strings.Repeat("00", 8*2) + "00000000", ErrBadRecord},
 		{"set recovery data: data past the end", KindSetRecoveryData, "01000000" + "73" + "05000000" + "7b7d", ErrBadRecord},
 		{"cluster request done: huge reply count", KindClusterRequestDone, "0100000000000000" + "00000000" + "00000000" + "ffffff0f" +
 			"00" + "0000000000000000" + "0000000000000000", ErrBadRecord},
@@ -221,7 +223,7 @@ func TestRoleAccepts(t *testing.T) {
 			t.Errorf("%s: accepted by (server, engine, client) %v, want %v", k, got, want)
 		}
 	}
-	for _, k := range []Kind{0x0108, 0x0112, 0x0218, 0x021f, 0x0222, 0x030c, 0x0402, 0x1506, 0x1604, 0x7777} {
+	for _, k := range []Kind{0x0108, 0x0112, 0x0219, 0x021f, 0x0222, 0x030c, 0x0402, 0x1506, 0x1604, 0x7777} {
 		if RoleServer.Accepts(k) || RoleEngine.Accepts(k) || RoleClient.Accepts(k) || Role(4).Accepts(k) {
 			t.Errorf("undefined kind %s accepted", k)
 		}

@@ -37,6 +37,17 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 	case core.Config:
 		k = KindConfigReply
 		b = appendConfig(b, r)
+	case CountsReply:
+		k = KindCountsReply
+		b = appendI64(b, int64(r.Polling))
+		b = appendI64(b, int64(r.WebSocket))
+		b = appendU64(b, r.VolatileDropped)
+		b = appendLen(b, len(r.Namespaces))
+		for _, n := range r.Namespaces {
+			b = appendString(b, n.Name)
+			b = appendI64(b, int64(n.Sockets))
+			b = appendI64(b, int64(n.Rooms))
+		}
 	case wire.Respond:
 		k = KindRespond
 		b = appendU64(b, uint64(r.Conn))
@@ -129,6 +140,16 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 		k = KindDisconnected
 		b = appendString(b, string(r.Socket))
 		b = appendString(b, r.Reason)
+	case wire.RoomJoined:
+		k = KindRoomJoined
+		b = appendString(b, r.Nsp)
+		b = appendString(b, r.Room)
+		b = appendString(b, string(r.Socket))
+	case wire.RoomLeft:
+		k = KindRoomLeft
+		b = appendString(b, r.Nsp)
+		b = appendString(b, r.Room)
+		b = appendString(b, string(r.Socket))
 	case wire.ClusterPublish:
 		k = KindClusterPublish
 		b = appendClusterMessage(b, &r.Msg)
@@ -227,6 +248,15 @@ func DecodeResult(k Kind, b []byte) (any, error) {
 		}
 	case KindConfigReply:
 		r = decodeConfig(d)
+	case KindCountsReply:
+		c := CountsReply{Polling: d.int(), WebSocket: d.int(), VolatileDropped: d.u64()}
+		if n := d.count(4 + 8 + 8); n > 0 { // name's length, sockets, rooms
+			c.Namespaces = make([]core.NamespaceCount, n)
+			for i := range c.Namespaces {
+				c.Namespaces[i] = core.NamespaceCount{Name: d.string(), Sockets: d.int(), Rooms: d.int()}
+			}
+		}
+		r = c
 	case KindRespond:
 		r = wire.Respond{
 			Conn:        wire.ConnID(d.u64()),
@@ -299,6 +329,10 @@ func DecodeResult(k Kind, b []byte) (any, error) {
 		r = wire.Disconnecting{Socket: wire.SocketID(d.string()), Reason: d.string(), Rooms: decodeStrings[string](d)}
 	case KindDisconnected:
 		r = wire.Disconnected{Socket: wire.SocketID(d.string()), Reason: d.string()}
+	case KindRoomJoined:
+		r = wire.RoomJoined{Nsp: d.string(), Room: d.string(), Socket: wire.SocketID(d.string())}
+	case KindRoomLeft:
+		r = wire.RoomLeft{Nsp: d.string(), Room: d.string(), Socket: wire.SocketID(d.string())}
 	case KindClusterPublish:
 		r = wire.ClusterPublish{Msg: decodeClusterMessage(d), CountServers: d.bool()}
 	case KindClusterRequestDone:

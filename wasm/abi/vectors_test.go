@@ -57,7 +57,7 @@ var table = []struct {
 		ConnectTimeout: time.Second, MaxAttachments: 10, MaxDepth: 64, MaxPendingAcks: 1024, DynamicNamespaces: true,
 		Cluster: true, RequestsTimeout: 5 * time.Second,
 		RecoveryWindow: 2 * time.Minute, RecoveryMaxPackets: 100_000, RecoveryMaxBytes: 64 << 20, RecoveryStore: true,
-		Parser: sio.MsgpackParser,
+		Parser: sio.MsgpackParser, RoomEvents: true,
 	}}},
 	{"init: engine role", Init{Role: RoleEngine, Config: core.Config{Config: engine.Config{
 		PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, Transports: engine.WebSocket, Seed: seed,
@@ -125,6 +125,7 @@ var table = []struct {
 	{"close", Close{}},
 	{"stats", StatsQuery{}},
 	{"config", ConfigQuery{}},
+	{"counts", CountsQuery{}},
 	{"engine send: message", EngineSend{SID: "lv_VI97HAXpY6yYWAAAC", Frames: []wire.Frame{{Data: []byte("4héllo")}}}},
 	{"engine send: binary, volatile, compress", EngineSend{SID: "x", Frames: []wire.Frame{{Data: []byte{0, 1, 0xff}, Binary: true}, {Data: []byte("4")}}, Volatile: true, Compress: true}},
 	{"engine send: no frames", EngineSend{SID: "x"}},
@@ -148,6 +149,9 @@ var table = []struct {
 	{"reply: string", StringReply{Value: "websocket"}},
 	{"reply: stats", core.Stats{Sessions: 1, Sockets: 2, Pending: 3, InAcks: 4, OutAcks: 5, Namespaces: 6, Timers: 7}},
 	{"reply: config", core.Config{Config: engine.Config{PingInterval: 25 * time.Second, MaxPayload: -1, Seed: seed}, MaxDepth: 64, RequestsTimeout: 5 * time.Second}},
+	{"reply: counts", CountsReply{Polling: 2, WebSocket: 3, VolatileDropped: 1 << 40, Namespaces: []core.NamespaceCount{
+		{Name: "/", Sockets: 4, Rooms: 1}, {Name: "/chat", Sockets: 1}}}},
+	{"reply: counts, no namespaces", CountsReply{}},
 	{"respond: json", wire.Respond{Conn: 1, Status: 200, ContentType: "text/plain; charset=UTF-8", Body: []byte(`0{"sid":"x"}`)}},
 	{"respond: no body", wire.Respond{Conn: 1, Status: 400}},
 	{"accept websocket", wire.AcceptWebSocket{Conn: 2}},
@@ -177,6 +181,8 @@ var table = []struct {
 	{"broadcast ack resolved: none", wire.BroadcastAckResolved{Ref: 12}},
 	{"disconnecting", wire.Disconnecting{Socket: "s1", Reason: wire.ReasonTransportClose, Rooms: []string{"s1", "a"}}},
 	{"disconnected", wire.Disconnected{Socket: "s1", Reason: wire.ReasonServerNamespaceDisconnect}},
+	{"room joined: its own room", wire.RoomJoined{Nsp: "/", Room: "s0000000000000000001", Socket: "s0000000000000000001"}},
+	{"room left", wire.RoomLeft{Nsp: "/chat", Room: "team ü", Socket: "s1"}},
 	{"cluster publish: fetch sockets, count", wire.ClusterPublish{Msg: wire.ClusterMessage{
 		Type: wire.ClusterFetchSockets, Nsp: "/", RequestID: "AbCdEfGh1", Rooms: []string{"r"}, Except: []string{"x"},
 	}, CountServers: true}},

@@ -264,6 +264,9 @@ func (g *guest) perform(now clock.Instant, r any) (any, error) {
 		return s.Stats(), nil
 	case abi.ConfigQuery:
 		return s.Config(), nil
+	case abi.CountsQuery:
+		p, ws := s.Transports()
+		return abi.CountsReply{Polling: p, WebSocket: ws, VolatileDropped: s.VolatileDropped(), Namespaces: s.NamespaceCounts()}, nil
 	case abi.SocketsJoin:
 		return nil, s.SocketsJoin(now, r.Target, r.Rooms...)
 	case abi.SocketsLeave:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -187,13 +188,13 @@ func TestEngineRole(t *testing.T) {
 		abi.SocketsJoin{Target: core.Target{Nsp: "/"}}, abi.FetchSockets{Target: core.Target{Nsp: "/"}},
 		abi.AllRooms{Nsp: "/"}, abi.ServerSideEmit{Nsp: "/"},
 		wire.ClusterReceived{}, wire.ClusterServers{RequestID: "r", Servers: 2},
-		abi.SetRecoveryData{Socket: "s"},
+		abi.SetRecoveryData{Socket: "s"}, abi.CountsQuery{},
 	} {
 		if r := g.call(t, c); r != int64(abi.StatusRole) {
 			t.Errorf("%T to the engine role = %d", c, r)
 		}
 	}
-	if r := g.handle(1, 0x0218, 0, 0, uint32(len(g.xbuf))); r != int64(abi.StatusUnknownKind) {
+	if r := g.handle(1, 0x0219, 0, 0, uint32(len(g.xbuf))); r != int64(abi.StatusUnknownKind) {
 		t.Errorf("undefined command = %d", r)
 	}
 	r := g.call(t, abi.StatsQuery{})
@@ -241,6 +242,12 @@ func TestCommandsAndReplies(t *testing.T) {
 	st, err := abi.DecodeResult(abi.KindStatsReply, g.xbuf[:r])
 	if err != nil || st.(core.Stats).Namespaces != 1 {
 		t.Fatalf("Stats reply %v %v", st, err)
+	}
+	// Counts: the fresh machine's "/" namespace, nothing open.
+	r = g.call(t, abi.CountsQuery{})
+	c, err := abi.DecodeResult(abi.KindCountsReply, g.xbuf[:r])
+	if err != nil || !reflect.DeepEqual(c, abi.CountsReply{Namespaces: []core.NamespaceCount{{Name: "/"}}}) {
+		t.Fatalf("Counts reply %+v %v", c, err)
 	}
 	// One that does not fit is held for sio_reply.
 	k, n := put(t, g, abi.ConfigQuery{})

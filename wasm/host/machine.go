@@ -679,3 +679,32 @@ func (m *Machine) snapshotCall(now clock.Instant, r any) (any, error) {
 	}
 	return rep, nil
 }
+
+// ---- the read-only counts for metrics (core/counts.go) ----------------------
+//
+// One Counts query answers all three (wasm/ABI.md, CountsReply): each
+// method makes it and keeps its part, so a host's metrics, which read the
+// three together, pay three small calls per scrape. With a guest older
+// than the query (status -2), as after a trap, they return zero values.
+
+// counts runs the Counts query.
+func (m *Machine) counts() abi.CountsReply {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, _ := command[abi.CountsReply](&m.instance, 0, abi.KindCounts, abi.CountsQuery{})
+	return c
+}
+
+// NamespaceCounts returns the sockets and rooms of every namespace, sorted
+// by name (core.Server.NamespaceCounts).
+func (m *Machine) NamespaceCounts() []core.NamespaceCount { return m.counts().Namespaces }
+
+// Transports counts the open sessions by transport (core.Server.Transports).
+func (m *Machine) Transports() (polling, websocket int) {
+	c := m.counts()
+	return c.Polling, c.WebSocket
+}
+
+// VolatileDropped is the number of volatile packets the machine dropped for
+// want of a parked polling GET (core.Server.VolatileDropped).
+func (m *Machine) VolatileDropped() uint64 { return m.counts().VolatileDropped }

@@ -127,6 +127,7 @@ export function encodeInit(cfg = {}, seed) {
   w.bool(cfg.dynamicNamespaces ?? false).bool(false).dur(0); // cluster off, requests_timeout
   w.dur(cfg.recoveryWindow ?? 0).i64(cfg.recoveryMaxPackets ?? 0).i64(cfg.recoveryMaxBytes ?? 0);
   w.bool(cfg.allowEIO3 ?? false).bool(false).u8(0); // no recovery store, default parser
+  w.bool(false); // room_events: no RoomJoined/RoomLeft outputs
   return w.done();
 }
 

@@ -138,9 +138,9 @@ export function toU8(p) {
 export const utf8 = (s) => te.encode(s);
 export const text = (b) => td.decode(b);
 
-/** Init{role: 3} with a zero Config: the client role (151 bytes of Config). */
+/** Init{role: 3} with a zero Config: the client role (152 bytes of Config). */
 export function init() {
-  const b = new Uint8Array(152);
+  const b = new Uint8Array(153);
   b[0] = 3;
   return b;
 }
