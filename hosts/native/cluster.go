@@ -607,7 +607,7 @@ func (s *Server) serverSideEmitted(o wire.ServerSideEmitReceived) {
 		return
 	}
 	args := Args{Raw: raw, Attachments: o.Attachments}
-	s.serverBox.post(func() { safely(func() { h(args, ack) }) })
+	s.serverBox.post(func() { s.safely(func() { h(args, ack) }) })
 }
 
 // ServerCount counts the servers of the cluster (1 without an adapter).

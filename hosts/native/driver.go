@@ -30,6 +30,13 @@ type driver struct {
 	// failed is set when the machine failed and no new one could be made
 	// (Server.restartMachine): every request is then answered 503.
 	failed bool
+	// stats counts the traffic (metrics.go); onRefused, if set, hears of
+	// every refused request (the server's observers).
+	stats     transportStats
+	onRefused func(code int, msg string, websocket bool)
+	// lim applies Options.Limits to connections and counts what every
+	// limit did (limits.go).
+	lim driverLimits
 }
 
 func newDriver(m machine, notify func(clock.Instant, wire.Output)) *driver {
@@ -52,6 +59,10 @@ func (d *driver) perform(o wire.Output) {
 	case wire.Respond:
 		if r := d.reqs[o.Conn]; r != nil {
 			delete(d.reqs, o.Conn)
+			d.stats.bytesOut[0] += uint64(len(o.Body))
+			if o.Status >= 400 {
+				d.refusal(o, r.ws != nil)
+			}
 			r.reply <- reply{status: o.Status, contentType: o.ContentType, body: o.Body}
 		}
 	case wire.AcceptWebSocket:
@@ -62,6 +73,7 @@ func (d *driver) perform(o wire.Output) {
 		}
 	case wire.Send:
 		if c := d.ws[o.Conn]; c != nil {
+			d.stats.wsOut(o.Frames, 1)
 			// encoded into the arena, written at the end of the drain
 			start := len(d.arena)
 			d.arena = appendFrames(d.arena, o.Frames)
@@ -70,11 +82,14 @@ func (d *driver) perform(o wire.Output) {
 	case wire.Broadcast:
 		// encoded once, shared (read-only) by every connection
 		frame := appendFrames(make([]byte, 0, framesLen(o.Frames)), o.Frames)
+		n := 0
 		for _, id := range o.Conns {
 			if c := d.ws[id]; c != nil {
 				d.pend(c, frame, true, o.Volatile)
+				n++
 			}
 		}
+		d.stats.wsOut(o.Frames, n)
 	case wire.CloseConn:
 		if c := d.ws[o.Conn]; c != nil {
 			delete(d.ws, o.Conn)
@@ -85,6 +100,7 @@ func (d *driver) perform(o wire.Output) {
 			r.reply <- reply{status: 400}
 		}
 	default:
+		o = d.track(o) // limits.go
 		if d.notify != nil {
 			d.notify(d.now(), o)
 		}
@@ -127,7 +143,7 @@ func (d *driver) flush() bool {
 	} else {
 		d.arena = d.arena[:0]
 	}
-	return fed
+	return d.settle() || fed // limits.go
 }
 
 // flushConn writes c's pending frames (joined when there are several).
@@ -139,7 +155,11 @@ func (d *driver) flushConn(c *wsConn) bool {
 	c.pendHead, c.pendTail = 0, 0
 	first := d.pending[i-1]
 	if first.next == 0 {
-		if !c.enqueue(first.data, first.shared, first.volatile, d.writeQueueLimit) {
+		ok, dropped := c.offer(first.data, first.shared, first.volatile, d.writeQueueLimit)
+		if dropped {
+			d.stats.volatileDropped++
+		}
+		if !ok {
 			d.overflow(c)
 			return true
 		}
@@ -152,6 +172,8 @@ func (d *driver) flushConn(c *wsConn) bool {
 		p := d.pending[i-1]
 		if !p.volatile || writable {
 			d.scratch = append(d.scratch, p.data...)
+		} else {
+			d.stats.volatileDropped++
 		}
 	}
 	ok := len(d.scratch) == 0 || c.enqueue(d.scratch, false, false, d.writeQueueLimit)
@@ -165,12 +187,16 @@ func (d *driver) flushConn(c *wsConn) bool {
 	return false
 }
 
-// overflow closes a WebSocket whose writer fell too far behind, and tells
-// the machine (the session ends with "transport error").
+// overflow closes a WebSocket whose writer fell too far behind (its queue
+// is dropped), and tells the machine, unless the machine is closing it
+// already (CloseConn): the session ends as a slow consumer (limits.go).
 func (d *driver) overflow(c *wsConn) {
+	c.closeNow(closePolicyViolation)
+	if d.ws[c.id] != c {
+		return
+	}
 	delete(d.ws, c.id)
-	c.closeAfterWrites()
-	d.m.Handle(d.now(), wire.Closed{Conn: c.id, Error: true})
+	d.slowConsumer(c)
 }
 
 // stop ends the driver: pending requests get 503, WebSockets close.
@@ -189,6 +215,7 @@ func (d *driver) dropConnections(status int) {
 		delete(d.ws, id)
 		c.closeAfterWrites()
 	}
+	d.resetLimits() // the sessions are gone (limits.go)
 }
 
 // httpReq is a request waiting for the machine's answer.

@@ -115,6 +115,7 @@ func StartEngine(opts Options, newMachine NewEngineMachine) (*EngineServer, erro
 			e.OnMessage(e, string(m.SID), m.Data, m.Binary)
 		}
 	})
+	e.d.setLimits(&e.opts.Limits, e.d.start) // the connections' (limits.go)
 	e.d.afterDrain = func() {
 		if f, ok := e.m.(interface{ Err() error }); ok && !e.d.failed {
 			if err := f.Err(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,8 @@ type transport struct {
 	// onRequest, if set, runs on the driver for every request before the
 	// machine sees it (the Socket.IO layer keeps handshake data).
 	onRequest func(id wire.ConnID, r *http.Request)
+	// draining refuses new sessions (Server.Shutdown, drain.go).
+	draining atomic.Bool
 }
 
 func newTransport(opts *Options, d *driver) *transport {
@@ -90,7 +93,10 @@ func (t *transport) writeCORS(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if !c.allowed(origin) {
-		return false
+		// a page of this very server (the demo, a self-hosted admin UI)
+		// needs no CORS: the browser sends its Origin on POSTs and
+		// WebSockets all the same
+		return sameOrigin(origin, r)
 	}
 	h := w.Header()
 	if c.allowAll() && !c.Credentials {
@@ -105,6 +111,13 @@ func (t *transport) writeCORS(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// sameOrigin reports whether origin (scheme://host[:port]) is the
+// request's own.
+func sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
 func writeJSONError(w http.ResponseWriter, status, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -114,7 +127,7 @@ func writeJSONError(w http.ResponseWriter, status, code int, msg string) {
 
 func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !t.writeCORS(w, r) {
-		writeJSONError(w, http.StatusForbidden, 4, "Forbidden")
+		t.refuse(w, http.StatusForbidden, 4, "Forbidden", isWebSocketRequest(r)) // metrics.go
 		return
 	}
 	if r.Method == http.MethodOptions && t.opts.CORS != nil && r.Header.Get("Origin") != "" {
@@ -130,10 +143,14 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	if t.draining.Load() && r.URL.Query().Get("sid") == "" {
+		refuseDraining(w) // drain.go
+		return
+	}
 	isWS := isWebSocketRequest(r)
 	if t.opts.AllowRequest != nil && r.URL.Query().Get("sid") == "" {
 		if err := t.opts.AllowRequest(r); err != nil {
-			writeJSONError(w, http.StatusForbidden, 4, err.Error())
+			t.refuse(w, http.StatusForbidden, 4, err.Error(), isWS) // metrics.go
 			return
 		}
 	}
@@ -158,14 +175,19 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &httpReq{reply: make(chan reply, 1)}
 	if isWS {
-		req.ws = &wsConn{id: in.Conn, wg: &t.wg, writeTTL: t.opts.WriteTimeout}
+		req.ws = &wsConn{id: in.Conn, wg: &t.wg, writeTTL: t.opts.WriteTimeout, send: sendState{lim: &t.d.lim.send}}
 	}
+	addr := t.clientAddr(r) // MaxConnectionsPerIP's (limits.go)
 	if !t.d.post(func(now clock.Instant) {
 		if t.d.failed {
 			req.reply <- reply{status: http.StatusServiceUnavailable}
 			return
 		}
+		if addr != "" && !t.d.admitAddr(in.Conn, addr, req) {
+			return
+		}
 		t.d.reqs[in.Conn] = req
+		t.d.stats.bytesIn[0] += uint64(len(in.Body))
 		if t.onRequest != nil {
 			t.onRequest(in.Conn, r)
 		}
@@ -258,7 +280,7 @@ func (w *wsReader) end(err error) {
 		if t.d.ws[c.id] == c {
 			delete(t.d.ws, c.id)
 		}
-		t.d.m.Handle(now, wire.Closed{Conn: c.id, Error: !orderly})
+		t.d.connClosed(now, c, !orderly) // a slow consumer's is told apart (limits.go)
 	})
 	switch {
 	case fe != nil:
@@ -298,6 +320,7 @@ func (w *wsReader) message(binary bool, data []byte) {
 	}
 	id := w.c.id
 	if !w.t.d.post(func(now clock.Instant) {
+		w.t.d.stats.wsIn(len(data))
 		w.t.d.m.Handle(now, wire.Recv{Conn: id, Data: data, Binary: binary})
 	}) {
 		w.stopped = true

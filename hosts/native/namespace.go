@@ -184,7 +184,11 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 		return err
 	}
 	// fire and forget: the namespace exists in the core (Of registered it)
-	if !b.nsp.srv.d.post(func(now clock.Instant) { b.nsp.srv.core.Broadcast(now, spec) }) {
+	if !b.nsp.srv.d.post(func(now clock.Instant) {
+		if _, _, err := b.nsp.srv.core.Broadcast(now, spec); err == nil {
+			b.nsp.srv.stats.broadcasts++ // metrics.go
+		}
+	}) {
 		return ErrClosed
 	}
 	return nil
@@ -204,6 +208,9 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	spec.WithAck, spec.Timeout = true, ackTimeout(ctx, b.timeout)
 	r := b.nsp.srv.requestAck(ctx, func(now clock.Instant) (wire.AckRef, error) {
 		ref, _, err := b.nsp.srv.core.Broadcast(now, spec)
+		if err == nil {
+			b.nsp.srv.stats.broadcasts++ // metrics.go
+		}
 		return ref, err
 	})
 	return r.replies, r.err

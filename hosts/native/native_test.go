@@ -180,6 +180,15 @@ func TestCORSAndOriginGuard(t *testing.T) {
 	if res, _ := get(t, hs.URL+"/socket.io/?EIO=4&transport=polling", nil); res.StatusCode != 200 {
 		t.Fatalf("no origin: %d", res.StatusCode)
 	}
+	// Nor does the policy refuse the server's own pages (same origin).
+	if res, _ := get(t, hs.URL+"/socket.io/?EIO=4&transport=polling", map[string]string{"Origin": hs.URL}); res.StatusCode != 200 || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("same origin: %d %v", res.StatusCode, res.Header)
+	}
+	if w, _, err := dialWS(t, hs, "", http.Header{"Origin": {hs.URL}}); err != nil {
+		t.Fatalf("same origin over WebSocket: %v", err)
+	} else {
+		w.connect("")
+	}
 	// Preflight
 	req, _ := http.NewRequest("OPTIONS", hs.URL+"/socket.io/?EIO=4&transport=polling", nil)
 	req.Header.Set("Origin", "https://good.example")

@@ -114,6 +114,6 @@ func (s *Server) observe(e Event) {
 		e.Time = time.Now()
 	}
 	for _, o := range s.observers {
-		safely(func() { o.Observe(e) })
+		s.safely(func() { o.Observe(e) })
 	}
 }

@@ -67,8 +67,16 @@ type Options struct {
 	// was restarted); nil means slog.Default().
 	Logger *slog.Logger
 	// Observers see the sessions', sockets' and rooms' events as they
-	// happen (observe.go): the admin UI, debug logs.
+	// happen (observe.go): the admin UI, debug logs. A server started with
+	// at least one reports rooms joined and left (core.Config.RoomEvents:
+	// an output per membership change, which a server without observers
+	// does not pay for); observers added later with Server.Observe see
+	// them only then.
 	Observers []Observer
+	// Limits protects the server from clients that misbehave: event
+	// rates, send queues and slow consumers, rooms per socket, namespaces
+	// per connection, connections per address (limits.go). Zero: off.
+	Limits Limits
 }
 
 // Parser names a Socket.IO parser (sio.Parser): how packets travel.
@@ -179,12 +187,15 @@ func (o *Options) engineConfig() engine.Config {
 		DisableUpgrades: o.DisableUpgrades,
 		AllowEIO3:       o.AllowEIO3,
 		Seed:            o.Seed,
+		// polling's send queue (Limits.MaxSendQueue)
+		MaxBufferedBytes: o.Limits.pollingBuffer(),
 	}
 }
 
 func (o *Options) coreConfig() core.Config {
 	c := core.Config{Config: o.engineConfig(), ConnectTimeout: o.ConnectTimeout, DynamicNamespaces: true,
-		Cluster: o.Adapter != nil, RequestsTimeout: o.RequestsTimeout, Parser: o.Parser}
+		Cluster: o.Adapter != nil, RequestsTimeout: o.RequestsTimeout, Parser: o.Parser,
+		RoomEvents: len(o.Observers) > 0}
 	if r := o.Recovery; r != nil {
 		c.RecoveryWindow = r.MaxDisconnectionDuration
 		if c.RecoveryWindow <= 0 {

@@ -73,6 +73,9 @@ type Server struct {
 	handlers  *handlerPool  // runs the sockets' mailboxes
 	rec       *hostRecovery // Recovery.Shared (recovery_cluster.go)
 	observers []Observer    // Options.Observers and Observe's (observe.go)
+	stats     serverStats   // Metrics' counters (metrics.go)
+	drain     drainState    // Shutdown's (drain.go)
+	lim       *limits       // Options.Limits for sockets; nil: none (limits.go)
 }
 
 type ackResult struct {
@@ -122,6 +125,9 @@ func Start(opts Options) (*Server, error) {
 	s.serverBox.wg = &s.wg
 	s.handlers = newHandlerPool(&s.wg)
 	s.d = newDriver(s.core, s.notify)
+	s.d.onRefused = s.handshakeRefused // metrics.go
+	s.d.setLimits(&s.opts.Limits, s.d.start)
+	s.lim = newLimits(&s.opts.Limits)
 	if err := s.startCluster(); err != nil {
 		s.d.stop()
 		if r, ok := m.(releaser); ok {
@@ -172,7 +178,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Close disconnects every socket ("server shutting down"), closes every
 // session and stops the server's goroutines. It waits for running handlers
 // to return, for at most handlerGrace: a handler that calls Close itself
-// (or blocks past the grace) does not hold it forever.
+// (or blocks past the grace) does not hold it forever. What is in flight
+// (acknowledgements awaited either way) is cut: Shutdown (drain.go) is the
+// graceful version, for deploys.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -181,7 +189,11 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.d.call(func(now clock.Instant) { s.core.Close(now) })
+	s.d.call(func(now clock.Instant) {
+		if !s.drain.coreClosed { // Shutdown closed it at a quiet moment (drain.go)
+			s.core.Close(now)
+		}
+	})
 	s.d.call(func(clock.Instant) {}) // the drain after Close performed its outputs
 	s.d.stop()
 	s.handlers.stop() // idle workers end; later posts get short-lived ones
@@ -280,17 +292,42 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 			delete(s.reqHandshakes, o.Conn)
 			s.handshakes[o.SID] = hs
 		}
+		s.stats.sessionOpened(o.WebSocket)
+		if s.observing() {
+			s.observe(Event{Kind: SessionOpened, Session: string(o.SID), Transport: transportName(o.WebSocket)})
+		}
+	case wire.SessionUpgraded:
+		s.stats.upgrades++
+		if s.observing() {
+			s.observe(Event{Kind: SessionUpgraded, Session: string(o.SID), Transport: "websocket"})
+		}
 	case wire.SessionClosed:
 		delete(s.handshakes, o.SID)
+		s.stats.closed[reasonIndex(o.Reason)]++
+		if s.observing() {
+			s.observe(Event{Kind: SessionClosed, Session: string(o.SID), Reason: o.Reason})
+		}
 	case wire.ConnectRequested:
 		s.connectRequested(now, o)
 	case wire.Connected:
-		if so := s.sockets[o.Socket]; so != nil {
+		s.stats.socketsConnected++
+		so := s.sockets[o.Socket]
+		if so != nil {
 			so.mbox.post(so.runConnected)
 			s.snapshotAfterConnection(so) // recovery_cluster.go
 		}
+		if s.observing() {
+			s.observeSocket(SocketConnected, so, o.Socket, o.SID, "")
+		}
 	case wire.EventReceived:
+		s.stats.eventsIn++
 		if so := s.sockets[o.Socket]; so != nil {
+			if s.observing() {
+				s.observeEvent(EventReceived, so, o.Name, o.Data, o.Attachments)
+			}
+			if s.lim != nil && s.overLimit(now, so, o) { // limits.go
+				break
+			}
 			size := len(o.Data)
 			for _, a := range o.Attachments {
 				size += len(a)
@@ -308,6 +345,7 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 			var r ackResult
 			switch o.Err {
 			case wire.AckTimedOut:
+				s.stats.acksTimedOut++
 				r.err = ErrAckTimeout
 			case wire.AckDisconnected:
 				r.err = ErrClosed
@@ -328,6 +366,7 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 				}
 			}
 			if o.TimedOut {
+				s.stats.acksTimedOut++
 				r.err = ErrAckTimeout
 			}
 			ch <- r
@@ -340,10 +379,15 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 			so.mbox.post(func() { so.runDisconnecting(o.Reason, o.Rooms) })
 		}
 	case wire.Disconnected:
-		if so := s.sockets[o.Socket]; so != nil {
-			delete(s.sockets, o.Socket)
+		s.stats.disconnects[reasonIndex(o.Reason)]++
+		so := s.sockets[o.Socket]
+		if so != nil {
+			s.forgetSocket(so)
 			so.setClosed()
 			so.mbox.post(func() { so.runDisconnected(o.Reason) })
+		}
+		if s.observing() {
+			s.observeSocket(SocketDisconnected, so, o.Socket, "", o.Reason)
 		}
 	case wire.ClusterPublish:
 		if !s.recordBroadcast(o) { // recovery_cluster.go
@@ -352,6 +396,9 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 	case wire.RecoveryRecord, wire.RecoverySession, wire.RecoveryLookup:
 		s.recoveryOutput(o) // recovery_cluster.go
 	case wire.ClusterRequestDone:
+		if o.TimedOut {
+			s.stats.clusterTimeouts++
+		}
 		for i := range o.Sockets {
 			if o.Sockets[i].Handshake == nil { // one of this server's
 				s.describeSocket(&o.Sockets[i])
@@ -370,6 +417,14 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 	case wire.RoomDeleted:
 		if w, ok := s.adapter.(adapter.RoomWatcher); ok {
 			w.RoomDeleted(o.Nsp, o.Room)
+		}
+	case wire.RoomJoined: // core.Config.RoomEvents: with Options.Observers
+		if s.observing() {
+			s.observe(Event{Kind: RoomJoined, Nsp: o.Nsp, Room: o.Room, Socket: string(o.Socket)})
+		}
+	case wire.RoomLeft:
+		if s.observing() {
+			s.observe(Event{Kind: RoomLeft, Nsp: o.Nsp, Room: o.Room, Socket: string(o.Socket)})
 		}
 	}
 }
@@ -515,7 +570,16 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 		s.core.RejectConnect(now, o.Socket, "Invalid namespace", nil)
 		return
 	}
+	if !s.admitNamespace(s.handshakes[o.SID]) { // limits.go
+		s.core.RejectConnect(now, o.Socket, msgTooManyNamespaces, nil)
+		return
+	}
 	so := &Socket{srv: s, nsp: n, id: o.Socket, hs: s.handshakes[o.SID], auth: json.RawMessage(o.Auth), recovered: o.Recovered}
+	if o.Recovered {
+		s.stats.recovered++
+	} else if s.opts.Recovery != nil && recoveryAsked(o.Auth) {
+		s.stats.recoveryFailed++
+	}
 	if o.Recovered && len(o.Data) > 0 {
 		var data any
 		if json.Unmarshal(o.Data, &data) == nil {
@@ -534,7 +598,7 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 		err := n.runMiddleware(so)
 		s.d.post(func(now clock.Instant) {
 			if err != nil {
-				delete(s.sockets, so.id)
+				s.forgetSocket(so)
 				msg, data := connectErrorPayload(err)
 				s.core.RejectConnect(now, so.id, msg, data)
 				return
@@ -554,7 +618,7 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 			}
 			s.core.AcceptConnect(now, so.id)
 			if s.core.Transport(so.id) == "" {
-				delete(s.sockets, so.id) // its session ended while the middleware ran
+				s.forgetSocket(so) // its session ended while the middleware ran
 			}
 		})
 	})

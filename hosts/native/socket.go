@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -23,6 +23,7 @@ type Socket struct {
 	hs   *sessionHandshake // shared by the session's sockets; nil for none
 	auth json.RawMessage
 	mbox mailbox
+	lim  *socketLimiter // its rate limits' state, on the driver (limits.go)
 
 	mu            sync.Mutex
 	handlers      []eventHandler // few per socket: a slice costs less than a map
@@ -126,7 +127,7 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 func (s *Socket) runConnected() {
 	_, conns := s.nsp.handlers()
 	for _, fn := range conns {
-		safely(func() { fn(s) })
+		s.srv.safely(func() { fn(s) })
 	}
 }
 
@@ -141,11 +142,11 @@ func (s *Socket) dispatch(ev wire.EventReceived) {
 	anys := slices.Clone(s.anyHandlers)
 	s.mu.Unlock()
 	for _, fn := range anys {
-		safely(func() { fn(ev.Name, args) })
+		s.srv.safely(func() { fn(ev.Name, args) })
 	}
 	ack := s.ackFunc(ev.Ack)
 	if h != nil {
-		safely(func() { h(args, ack) })
+		s.srv.safely(func() { h(args, ack) })
 	}
 }
 
@@ -177,7 +178,7 @@ func (s *Socket) runDisconnecting(reason string, rooms []string) {
 	fns := slices.Clone(s.disconnecting)
 	s.mu.Unlock()
 	for _, fn := range fns {
-		safely(func() { fn(reason, rooms) })
+		s.srv.safely(func() { fn(reason, rooms) })
 	}
 }
 
@@ -186,15 +187,22 @@ func (s *Socket) runDisconnected(reason string) {
 	fns := slices.Clone(s.disconnected)
 	s.mu.Unlock()
 	for _, fn := range fns {
-		safely(func() { fn(reason) })
+		s.srv.safely(func() { fn(reason) })
 	}
 }
 
 // safely runs a user handler; a panic is logged, not spread to the server.
-func safely(fn func()) {
+// The client's handlers, which have no server, log to slog.Default().
+func safely(fn func()) { safelyTo(slog.Default(), fn) }
+
+// safely runs a user handler of the server: a panic goes to its Logger.
+func (s *Server) safely(fn func()) { safelyTo(s.opts.Logger, fn) }
+
+// safelyTo runs fn, logging a panic at error level with its stack.
+func safelyTo(log *slog.Logger, fn func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Printf("socketcore: handler panic: %v\n%s", r, debug.Stack())
+			log.Error("socketcore: handler panic", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	fn()
@@ -260,7 +268,11 @@ func (e Emitter) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	if !e.s.srv.d.post(func(now clock.Instant) { e.s.srv.core.Emit(now, spec) }) {
+	if !e.s.srv.d.post(func(now clock.Instant) {
+		if _, err := e.s.srv.core.Emit(now, spec); err == nil {
+			e.s.srv.emitted(e.s, event, &spec) // metrics.go
+		}
+	}) {
 		return ErrClosed
 	}
 	return nil
@@ -274,16 +286,29 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		return Args{}, err
 	}
 	spec.WithAck, spec.Timeout = true, ackTimeout(ctx, e.timeout)
+	start := time.Now()
 	r := e.s.srv.requestAck(ctx, func(now clock.Instant) (wire.AckRef, error) {
-		return e.s.srv.core.Emit(now, spec)
+		ref, err := e.s.srv.core.Emit(now, spec)
+		if err == nil {
+			e.s.srv.emitted(e.s, event, &spec) // metrics.go
+		}
+		return ref, err
 	})
+	if r.err == nil {
+		e.s.srv.stats.ackLatency.observe(time.Since(start))
+	}
 	return r.args, r.err
 }
 
-// Join adds the socket to rooms.
+// Join adds the socket to rooms. Past Limits.MaxRoomsPerSocket it joins
+// none of them and returns ErrTooManyRooms.
 func (s *Socket) Join(rooms ...string) error {
 	var err error
-	if !s.srv.d.call(func(clock.Instant) { err = s.srv.core.Join(s.id, rooms...) }) {
+	if !s.srv.d.call(func(clock.Instant) {
+		if err = s.srv.joinAllowed(s.id, rooms); err == nil { // limits.go
+			err = s.srv.core.Join(s.id, rooms...)
+		}
+	}) {
 		return ErrClosed
 	}
 	return err

@@ -28,12 +28,14 @@ type wsConn struct {
 	running   bool     // a writer goroutine owns the socket's writes
 	closing   bool     // close after the queue
 	closed    bool
-	closeCode int // the close frame's code; 0: 1000, -1: none
+	slow      bool // a write timed out: a slow consumer (limits.go)
+	closeCode int  // the close frame's code; 0: 1000, -1: none
 	// the driver's frames for this connection waiting for the end of the
 	// drain (driver.pend); owned by the driver goroutine
 	pendHead, pendTail int32
 	wg                 *sync.WaitGroup
 	writeTTL           time.Duration
+	send               sendState // the send queue's bound (limits.go)
 }
 
 // appendFrames appends the server frames (unmasked, FIN) of fs to b.
@@ -74,41 +76,50 @@ func framesLen(fs []wire.Frame) int {
 // immutable, otherwise it is the caller's scratch buffer, copied if it must
 // wait — or queues it. False when the queue is over limit (a slow consumer).
 func (c *wsConn) enqueue(frame []byte, shared, volatile bool, limit int) bool {
+	ok, _ := c.offer(frame, shared, volatile, limit)
+	return ok
+}
+
+// offer is enqueue, also reporting a volatile frame dropped (metrics.go).
+func (c *wsConn) offer(frame []byte, shared, volatile bool, limit int) (ok, dropped bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing || c.closed {
-		return true
+		return true, false
 	}
 	busy := c.running || len(c.queue) > 0
 	if volatile && busy {
-		return true // not writable right now: drop
+		return true, true // not writable right now: drop
 	}
 	if !busy && c.raw != nil {
 		n, err := c.raw.write(frame)
 		if n == len(frame) {
-			return true
+			return true, false
 		}
 		if err != nil && !wouldBlock(err) {
 			// The reader sees the broken connection and reports it.
 			c.closed = true
 			c.queue = nil
 			c.nc.Close()
-			return true
+			return true, false
 		}
 		if n == 0 && volatile {
-			return true // the kernel buffer is full: not writable, drop
+			return true, true // the kernel buffer is full: not writable, drop
 		}
 		frame = frame[n:]
 	}
 	if len(c.queue) >= limit {
-		return false
+		return false, false
+	}
+	if c.send.lim != nil && !c.send.lim.admit(c, len(frame)) {
+		return false, false // over the send bound (limits.go)
 	}
 	if !shared {
 		frame = append([]byte(nil), frame...)
 	}
 	c.queue = append(c.queue, frame)
 	c.kickLocked()
-	return true
+	return true, false
 }
 
 // writable reports whether a frame would be written now rather than queued.
@@ -226,9 +237,8 @@ func (c *wsConn) write() {
 		c.queue = nil
 		nc := c.nc
 		c.mu.Unlock()
-		nc.SetWriteDeadline(time.Now().Add(c.writeTTL))
 		bufs = append(bufs[:0], batch...)
-		_, err := bufs.WriteTo(nc) // writev: the whole batch in as few syscalls as the kernel allows
+		err := c.writeBatch(nc, &bufs) // writev, within writeTTL (limits.go)
 		clear(batch)
 		if err != nil {
 			c.mu.Lock()

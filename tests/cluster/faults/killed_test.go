@@ -28,8 +28,11 @@ type process struct {
 }
 
 var (
-	servingRe = regexp.MustCompile(`serving Socket\.IO on (http://[^/\s]+)/`)
-	joinedRe  = regexp.MustCompile(`joined the Redis cluster .* uid (\S+)\)`)
+	// the command's slog lines (text format): msg="socketcore: serving
+	// Socket.IO" url=http://HOST/socket.io/ ..., msg="socketcore: joined
+	// the Redis cluster" ... uid=UID
+	servingRe = regexp.MustCompile(`serving Socket\.IO" url=(http://[^/\s]+)/`)
+	joinedRe  = regexp.MustCompile(`joined the Redis cluster" .*uid=(\S+)`)
 )
 
 // startProcess runs `socketcore serve` on a free loopback port, joined to

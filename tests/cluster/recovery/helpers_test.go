@@ -247,7 +247,8 @@ type process struct {
 	done chan struct{}
 }
 
-var listening = regexp.MustCompile(`bench server on http://([^/]+)/socket\.io/`)
+// the command's slog line (text format): msg="socketcore: bench server" url=http://HOST/socket.io/
+var listening = regexp.MustCompile(`bench server" url=http://([^/\s]+)/socket\.io/`)
 
 func startProcess(t *testing.T, prefix string, window time.Duration, extra ...string) *process {
 	t.Helper()

@@ -3,9 +3,13 @@
 //	socketcore [serve] [--addr 127.0.0.1:3000] [--path /socket.io/] [--cors-origin ORIGINS] [--redis redis://...] [--parser msgpack] ...
 //	socketcore conformance [--engine-addr HOST:PORT] [--sio-addr HOST:PORT]
 //	socketcore bench-server [--addr 127.0.0.1:3004]
+//	socketcore help-config [serve|conformance|bench-server] [--readme README.md]
 //
-// Every flag can also be set from the environment: SOCKETCORE_<FLAG> with
-// dashes as underscores (SOCKETCORE_ADDR, SOCKETCORE_CORS_ORIGIN, ...).
+// Every flag can also be set from the environment, SOCKETCORE_<FLAG> with
+// dashes as underscores (SOCKETCORE_ADDR, SOCKETCORE_CORS_ORIGIN, ...), and
+// from a YAML file (--config FILE or SOCKETCORE_CONFIG) whose keys are the
+// flags' names; the command line wins over the environment, which wins over
+// the file (config.go). help-config prints the table of them all.
 package main
 
 import (
@@ -16,7 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -32,7 +36,9 @@ import (
 	redisadapter "github.com/socketcore/socketcore/adapter/redis"
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/core/engine"
+	"github.com/socketcore/socketcore/core/wire"
 	"github.com/socketcore/socketcore/hosts/native"
+	"github.com/socketcore/socketcore/hosts/native/debuglog"
 	"github.com/socketcore/socketcore/wasm/host"
 )
 
@@ -46,37 +52,32 @@ func main() {
 		mode, args = args[0], args[1:]
 	}
 	var err error
-	switch mode {
-	case "serve":
-		err = serve(args)
-	case "conformance":
-		err = conformance(args)
-	case "bench-server":
-		err = benchServer(args)
-	default:
-		err = fmt.Errorf("unknown mode %q (serve, conformance, bench-server)", mode)
+	if mode == "help-config" {
+		err = helpConfig(args, os.Stdout)
+	} else if cmd := command(mode); cmd == nil {
+		err = fmt.Errorf("unknown mode %q (serve, conformance, bench-server, help-config)", mode)
+	} else {
+		err = cmd(args, parse)
 	}
 	if err != nil {
-		log.SetFlags(0)
-		log.Fatal("socketcore: ", err)
+		fmt.Fprintln(os.Stderr, "socketcore:", err)
+		os.Exit(1)
 	}
 }
 
-// parse parses flags, taking defaults from SOCKETCORE_* variables first.
-func parse(fs *flag.FlagSet, args []string) error {
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		key := "SOCKETCORE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(key); ok {
-			if err := f.Value.Set(v); err != nil && envErr == nil {
-				envErr = fmt.Errorf("%s: %v", key, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return envErr
+// command returns the subcommand called mode, nil for none. Each one builds
+// its FlagSet, has parse fill it, then runs; help-config passes a parse that
+// prints the FlagSet instead, so the table cannot miss a flag.
+func command(mode string) func(args []string, parse parseFunc) error {
+	switch mode {
+	case "serve":
+		return serve
+	case "conformance":
+		return conformance
+	case "bench-server":
+		return benchServer
 	}
-	return fs.Parse(args)
+	return nil
 }
 
 func splitList(s string) []string {
@@ -189,6 +190,11 @@ func (c *clusterFlags) apply(o *native.Options) error {
 	if c.redisURL == "" {
 		return nil
 	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	clog := debuglog.Subsystem(log, debuglog.Cluster) // the adapter's messages; debug ones with socketcore:cluster
 	ropts, err := goredis.ParseURL(c.redisURL)
 	if err != nil {
 		return fmt.Errorf("--redis: %w", err)
@@ -198,23 +204,33 @@ func (c *clusterFlags) apply(o *native.Options) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		a, err := redisadapter.New(ctx, redisadapter.Options{
-			Client: client, Prefix: c.key, PublishOnSpecificResponseChannel: c.specific, Receive: receive,
+			Client: client, Prefix: c.key, PublishOnSpecificResponseChannel: c.specific,
+			Receive: debuglog.ClusterReceive(clog, receive),
 			Sharded: c.sharded, SubscriptionMode: redisadapter.SubscriptionMode(c.subscription),
+			Logger: clog,
 		})
 		if err != nil {
 			client.Close()
 			return nil, fmt.Errorf("--redis %s: %w", c.redisURL, err)
 		}
-		log.Printf("socketcore: joined the Redis cluster at %s (key %q, uid %s)", ropts.Addr, c.key, a.UID())
-		return ownedClient{a, client}, nil
+		log.Info("socketcore: joined the Redis cluster", "addr", ropts.Addr, "key", c.key, "uid", a.UID())
+		return ownedClient{a, client, clog}, nil
 	}
 	return nil
 }
 
-// ownedClient closes the Redis client the command made with its adapter.
+// ownedClient closes the Redis client the command made with its adapter,
+// and logs what it publishes for socketcore:cluster.
 type ownedClient struct {
 	*redisadapter.Adapter
 	client *goredis.Client
+	log    *slog.Logger
+}
+
+func (o ownedClient) Publish(ctx context.Context, m wire.ClusterMessage) error {
+	err := o.Adapter.Publish(ctx, m)
+	debuglog.ClusterPublished(o.log, m, err)
+	return err
 }
 
 func (o ownedClient) Close() error {
@@ -247,12 +263,14 @@ func (c *commonFlags) register(fs *flag.FlagSet, path string) {
 	fs.StringVar(&c.transports, "transports", "polling,websocket", "accepted transports")
 }
 
-func (c *commonFlags) options() (native.Options, error) {
+// options are the server's options; log gets the server's messages.
+func (c *commonFlags) options(log *slog.Logger) (native.Options, error) {
 	m, err := c.core.machine()
 	if err != nil {
 		return native.Options{}, err
 	}
 	o := native.Options{
+		Logger:            log,
 		Machine:           m,
 		Path:              c.path,
 		PingInterval:      c.pingInterval,
@@ -298,48 +316,75 @@ func shutdown(hs ...*http.Server) {
 	}
 }
 
-func serve(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+func serve(args []string, parse parseFunc) error {
+	fs, ops := newFlagSet("serve")
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address")
 	clientJS := fs.String("client-js", "node_modules/socket.io-client/dist/socket.io.min.js", "official client bundle served at PATH/socket.io.js (empty: none)")
 	sdkDir := fs.String("sdk", "sdk/js/dist", "the JS SDK (make sdk) served at /sdk/, which the demo page loads (empty: none)")
 	var c commonFlags
 	c.register(fs, "/socket.io/")
+	var drain drainFlags // drain.go
+	drain.register(fs)
+	var mf metricsFlags // metrics.go
+	mf.register(fs)
+	var adm adminFlags // admin.go
+	adm.register(fs)
+	var lf limitsFlags // limits.go
+	lf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	opts, err := c.options()
+	log, err := ops.logger(os.Stderr)
 	if err != nil {
+		return err
+	}
+	opts, err := c.options(log)
+	if err != nil {
+		return err
+	}
+	opts.Observers = append(opts.Observers, ops.observers(log)...)
+	if err := adm.apply(&opts, log); err != nil {
+		return err
+	}
+	if err := lf.apply(&opts); err != nil {
 		return err
 	}
 	if _, err := os.Stat(*clientJS); err == nil {
 		opts.ClientJS = *clientJS
 	} else if *clientJS != "" {
-		log.Printf("socketcore: %s not found (run `npm ci`); %ssocket.io.js is not served", *clientJS, c.path)
+		log.Warn("socketcore: the official client bundle is missing (run `npm ci`); "+c.path+"socket.io.js is not served", "client-js", *clientJS)
 	}
 	srv, err := native.Start(opts)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	stopMetrics, err := mf.start(log, srv) // metrics.go
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	chat(srv)
 	mux := http.NewServeMux()
 	mux.Handle(srv.Path(), srv)
+	stopAdmin, err := adm.start(log, srv, mux)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	web, _ := fs2sub(webFS, "web")
 	mux.Handle("/", http.FileServer(http.FS(web)))
 	if _, err := os.Stat(*sdkDir + "/index.js"); err == nil {
 		mux.Handle("/sdk/", http.StripPrefix("/sdk/", http.FileServer(http.Dir(*sdkDir))))
 	} else if *sdkDir != "" {
-		log.Printf("socketcore: %s/index.js not found (run `make sdk`); the demo page needs the SDK", *sdkDir)
+		log.Warn("socketcore: the JS SDK is missing (run `make sdk`); the demo page needs it", "sdk", *sdkDir)
 	}
 	hs, ln, err := listen(context.Background(), *addr, mux)
 	if err != nil {
 		return err
 	}
-	log.Printf("socketcore: serving Socket.IO on http://%s%s (demo at http://%s/)", ln.Addr(), srv.Path(), ln.Addr())
-	waitSignal()
-	srv.Close() // answers parked long-polls, so the HTTP shutdown need not wait for them
-	shutdown(hs)
+	log.Info("socketcore: serving Socket.IO", "url", "http://"+ln.Addr().String()+srv.Path(), "demo", "http://"+ln.Addr().String()+"/")
+	drain.serveUntilSignal(log, srv, hs) // SIGTERM: drain, then stop (drain.go)
 	return nil
 }
 
@@ -370,8 +415,8 @@ func chat(srv *native.Server) {
 	})
 }
 
-func conformance(args []string) error {
-	fs := flag.NewFlagSet("conformance", flag.ExitOnError)
+func conformance(args []string, parse parseFunc) error {
+	fs, ops := newFlagSet("conformance")
 	engineAddr := fs.String("engine-addr", "127.0.0.1:3000", "Engine.IO echo server address (path /engine.io/); empty: off")
 	sioAddr := fs.String("sio-addr", "127.0.0.1:3001", "Socket.IO server address (path /socket.io/); empty: off")
 	var cf coreFlags
@@ -379,6 +424,10 @@ func conformance(args []string) error {
 	var cl clusterFlags
 	cl.register(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := ops.logger(os.Stderr)
+	if err != nil {
 		return err
 	}
 	machine, err := cf.machine()
@@ -398,6 +447,8 @@ func conformance(args []string) error {
 		PingTimeout:    200 * time.Millisecond,
 		ConnectTimeout: time.Second,
 		CORS:           &native.CORS{Origins: []string{"*"}},
+		Logger:         log,
+		Observers:      ops.observers(log),
 	}
 	if *engineAddr != "" {
 		eo := base
@@ -418,7 +469,7 @@ func conformance(args []string) error {
 			return err
 		}
 		servers = append(servers, hs)
-		log.Printf("socketcore: Engine.IO conformance server on http://%s/engine.io/", ln.Addr())
+		log.Info("socketcore: Engine.IO conformance server", "url", "http://"+ln.Addr().String()+"/engine.io/")
 	}
 	if *sioAddr != "" {
 		so := base
@@ -440,7 +491,7 @@ func conformance(args []string) error {
 			return err
 		}
 		servers = append(servers, hs)
-		log.Printf("socketcore: Socket.IO conformance server on http://%s/socket.io/", ln.Addr())
+		log.Info("socketcore: Socket.IO conformance server", "url", "http://"+ln.Addr().String()+"/socket.io/")
 	}
 	if len(servers) == 0 {
 		return errors.New("nothing to serve")
@@ -470,22 +521,28 @@ func ConformanceApp(srv *native.Server) {
 	}
 }
 
-func benchServer(args []string) error {
-	fs := flag.NewFlagSet("bench-server", flag.ExitOnError)
+func benchServer(args []string, parse parseFunc) error {
+	fs, ops := newFlagSet("bench-server")
 	addr := fs.String("addr", "127.0.0.1:3004", "listen address")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060; empty: off)")
 	var cf coreFlags
 	cf.register(fs)
 	var cl clusterFlags
 	cl.register(fs)
+	var mf metricsFlags // metrics.go
+	mf.register(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := ops.logger(os.Stderr)
+	if err != nil {
 		return err
 	}
 	machine, err := cf.machine()
 	if err != nil {
 		return err
 	}
-	bo := native.Options{Machine: machine}
+	bo := native.Options{Machine: machine, Logger: log, Observers: ops.observers(log)}
 	if err := cl.apply(&bo); err != nil {
 		return err
 	}
@@ -494,6 +551,11 @@ func benchServer(args []string) error {
 		return err
 	}
 	defer srv.Close()
+	stopMetrics, err := mf.start(log, srv) // metrics.go
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	BenchApp(srv)
 	mux := http.NewServeMux()
 	mux.Handle(srv.Path(), srv)
@@ -501,7 +563,7 @@ func benchServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Printf("socketcore: bench server on http://%s/socket.io/", ln.Addr())
+	log.Info("socketcore: bench server", "url", "http://"+ln.Addr().String()+"/socket.io/")
 	var ps *http.Server
 	if *pprofAddr != "" {
 		pm := http.NewServeMux()
