@@ -24,7 +24,8 @@ function startDemo() {
     p.stderr.on("data", (d) => {
       err += d;
       process.stderr.write(d);
-      const m = /demo at (http:\/\/\S+?)\/?\)/.exec(err);
+      // the command's slog line: msg="socketcore: serving Socket.IO" url=... demo=http://HOST/
+      const m = /serving Socket\.IO" .*demo=(http:\/\/\S+?)\/?(\s|$)/.exec(err);
       if (m) (clearTimeout(timer), resolve(m[1]));
     });
     p.on("exit", (code) => (clearTimeout(timer), reject(new Error(`socketcore exited (${code}): ${err}`))));
