@@ -3,9 +3,11 @@ package native
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/wire"
 )
 
 // Graceful shutdown (a rolling deploy behind a load balancer). Close ends
@@ -20,11 +22,18 @@ import (
 //     another server, and a client that sees it retries through a new
 //     connection. The requests of existing sessions (polls, posts, the
 //     WebSocket upgrade) are served as before, and so is the cluster.
-//  2. It waits, until ctx ends, for a moment when nothing is in flight: no
-//     acknowledgement the application awaits (EmitWithAck, broadcast acks,
-//     cluster requests: core.Stats.OutAcks), none a client asked for that a
-//     handler has not given (InAcks), no socket waiting to be admitted
-//     (Pending), no handler running or queued.
+//  2. It waits, until ctx ends, for what was in flight when it began: the
+//     acknowledgements the application awaited (EmitWithAck, broadcast
+//     acks, cluster requests), those clients asked for whose handlers got
+//     them and have not answered yet, the handlers running or queued, and
+//     the sockets waiting to be admitted (Pending). Then it waits once
+//     more for what came in meanwhile (the events existing clients sent
+//     during the wait), and no further: under steady traffic the server
+//     still closes, cutting only what arrived during that second wait.
+//     An acknowledgement no handler holds (an event without a handler, an
+//     event a rate limit dropped) does not hold it; one a handler keeps
+//     without ever answering holds it until ctx ends. Shutdown called from
+//     a handler waits for that very handler: call it from a goroutine.
 //  3. At that moment — on the driver, so nothing new comes in between —
 //     or at ctx's end, every socket leaves with "server shutting down" and
 //     every session closes, as Close does (Node's io.close()): the clients
@@ -47,6 +56,15 @@ type drainState struct {
 	// coreClosed is set (on the driver) when Shutdown closed the machine
 	// at a quiet moment: Close then does not close it again.
 	coreClosed bool
+	// gen is the drain generation events arrive in (driver goroutine): 0
+	// before Shutdown, 1 during its first wait, 2 during its second.
+	gen int
+	// held counts, by generation, the client acknowledgements handlers
+	// hold and have not answered (socket.go ackFunc).
+	held [3]atomic.Int64
+	// waiters are the application's awaited acknowledgements that were
+	// pending at the last mark (driver goroutine).
+	waiters map[wire.AckRef]struct{}
 }
 
 // drainPoll is how often Shutdown looks for a quiet moment.
@@ -86,10 +104,21 @@ func (s *Server) awaitQuiet(ctx context.Context) error {
 				quiet = true
 				return
 			}
-			if quiet = s.quiet(); quiet {
-				s.drain.coreClosed = true
-				s.core.Close(now)
+			if s.drain.gen == 0 {
+				s.mark() // what is in flight now
 			}
+			if !s.settled() {
+				return
+			}
+			if s.drain.gen == 1 {
+				s.mark() // what came in during the first wait
+				if !s.settled() {
+					return
+				}
+			}
+			quiet = true
+			s.drain.coreClosed = true
+			s.core.Close(now)
 		}) || quiet {
 			return nil
 		}
@@ -128,28 +157,60 @@ func (s *Server) awaitClosing(ctx context.Context) {
 	}
 }
 
-// quiet reports whether nothing is in flight (on the driver goroutine).
-func (s *Server) quiet() bool {
-	st := s.core.Stats()
-	if st.InAcks > 0 || st.OutAcks > 0 || st.Pending > 0 || len(s.waiters) > 0 {
-		return false
+// mark starts a drain generation: what is in flight now is what settled
+// waits for (on the driver goroutine).
+func (s *Server) mark() {
+	s.drain.gen++
+	s.drain.waiters = make(map[wire.AckRef]struct{}, len(s.waiters))
+	for ref := range s.waiters {
+		s.drain.waiters[ref] = struct{}{}
 	}
-	if s.serverBox.busy() {
+	s.serverBox.setMark()
+	for _, so := range s.sockets {
+		so.mbox.setMark()
+	}
+}
+
+// settled reports whether what was in flight at the last mark is done (on
+// the driver goroutine).
+func (s *Server) settled() bool {
+	for g := 0; g < s.drain.gen; g++ {
+		if s.drain.held[g].Load() > 0 {
+			return false
+		}
+	}
+	for ref := range s.drain.waiters {
+		if _, ok := s.waiters[ref]; ok {
+			return false
+		}
+		delete(s.drain.waiters, ref)
+	}
+	if s.core.Stats().Pending > 0 || s.serverBox.marked() {
 		return false
 	}
 	for _, so := range s.sockets {
-		if so.mbox.busy() {
+		if so.mbox.marked() {
 			return false
 		}
 	}
 	return true
 }
 
-// busy reports whether the mailbox runs or holds work.
-func (m *mailbox) busy() bool {
+// setMark marks the functions queued or running now.
+func (m *mailbox) setMark() {
+	m.mu.Lock()
+	m.mark = int32(len(m.q))
+	if m.executing {
+		m.mark++
+	}
+	m.mu.Unlock()
+}
+
+// marked reports whether a function marked by setMark has not returned.
+func (m *mailbox) marked() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.running || len(m.q) > 0
+	return m.mark > 0
 }
 
 // refuseDraining answers a handshake while the server drains: 503, with

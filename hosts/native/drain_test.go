@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -208,6 +209,72 @@ func TestShutdownDeadline(t *testing.T) {
 	w.expectClosed()
 	if res, _ := get(t, hs.URL+"/socket.io/?EIO=4&transport=polling", nil); res.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("handshake after Shutdown: %d", res.StatusCode)
+	}
+}
+
+// An acknowledgement no handler holds — an event without a handler, one a
+// rate limit dropped — does not hold the drain (the core still counts it
+// in InAcks: the client's own timeout answers it).
+func TestShutdownIgnoresUnheldAcks(t *testing.T) {
+	srv, hs := newTestServer(t, Options{Limits: Limits{EventRate: Rate{PerSecond: 0.01, Burst: 2}}}, func(s *Server) {
+		s.OnConnection(func(so *Socket) { so.On("limited", func(ack Ack) { ack() }) })
+	})
+	w, _, _ := dialWS(t, hs, "", nil)
+	w.connect("")
+	w.send(`421["nobody listens"]`)
+	w.send(`422["limited"]`) // the burst's second token
+	if r := w.read(); r != `432[]` {
+		t.Fatalf("first limited event: %q", r)
+	}
+	w.send(`423["limited"]`) // dropped
+	eventually(t, "the unanswered acknowledgements", func() bool { return srv.Stats().InAcks == 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v (held by acknowledgements no handler has)", err)
+	}
+	w.expectClosed()
+}
+
+// Under steady traffic — a client that keeps sending events whose
+// handlers answer after a while — the drain waits for what was in flight
+// when it began and for what came in during that wait, not for ever.
+func TestShutdownUnderSteadyTraffic(t *testing.T) {
+	answered := make(chan int, 1024)
+	srv, hs := newTestServer(t, Options{}, func(s *Server) {
+		s.OnConnection(func(so *Socket) {
+			so.On("job", func(n int, ack Ack) {
+				time.Sleep(2 * time.Millisecond)
+				ack(n)
+				answered <- n
+			})
+		})
+	})
+	w, _, _ := dialWS(t, hs, "", nil)
+	w.connect("")
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	go func() { // the client: a job every millisecond, until the socket closes or 5 s
+		n := 0
+		defer func() { sent <- n }()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if w.c.WriteMessage(websocket.TextMessage, []byte(`42`+strconv.Itoa(n)+`["job",`+strconv.Itoa(n)+`]`)) != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	defer close(stop)
+	eventually(t, "jobs in flight", func() bool { return len(answered) > 5 })
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown under steady traffic: %v", err)
 	}
 }
 

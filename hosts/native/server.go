@@ -332,7 +332,8 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 			for _, a := range o.Attachments {
 				size += len(a)
 			}
-			if !so.mbox.postEvent(size, func() { so.dispatch(o) }) {
+			gen := s.drain.gen // drain.go
+			if !so.mbox.postEvent(size, func() { so.dispatch(o, gen) }) {
 				// the client outruns its handlers: drop the connection
 				s.core.Disconnect(now, o.Socket, true)
 			}

@@ -131,7 +131,9 @@ func (s *Socket) runConnected() {
 	}
 }
 
-func (s *Socket) dispatch(ev wire.EventReceived) {
+// dispatch runs the handlers of an event that arrived in the drain
+// generation gen (drain.go).
+func (s *Socket) dispatch(ev wire.EventReceived, gen int) {
 	raw, err := splitArgs(ev.Data, 1)
 	if err != nil {
 		return
@@ -144,20 +146,28 @@ func (s *Socket) dispatch(ev wire.EventReceived) {
 	for _, fn := range anys {
 		s.srv.safely(func() { fn(ev.Name, args) })
 	}
-	ack := s.ackFunc(ev.Ack)
 	if h != nil {
+		ack := s.ackFunc(ev.Ack, gen)
 		s.srv.safely(func() { h(args, ack) })
 	}
 }
 
-func (s *Socket) ackFunc(ref wire.AckRef) Ack {
+// ackFunc is the Ack a handler gets for the client's acknowledgement ref.
+// Until it is called, Shutdown counts it as in flight (drain.go) in the
+// generation of its event.
+func (s *Socket) ackFunc(ref wire.AckRef, gen int) Ack {
 	if ref == 0 {
 		return func(...any) error { return ErrNoAck }
 	}
+	held := &s.srv.drain.held[gen]
+	held.Add(1)
 	var once sync.Once
 	return func(args ...any) error {
 		err := ErrNoAck
 		once.Do(func() {
+			// the answer is on the driver's queue before Shutdown can see
+			// the count drop
+			defer held.Add(-1)
 			data, atts, e := encodeArgs("", args)
 			if e != nil {
 				err = e
@@ -366,8 +376,13 @@ type mailbox struct {
 	q       []func()
 	bytes   int // payload bytes of the queued events
 	running bool
-	wg      *sync.WaitGroup // without a pool: the goroutine started per run
-	pool    *handlerPool
+	// executing is set while a function taken from q runs; mark counts
+	// the functions that were queued or running when Shutdown last looked
+	// (drain.go) and have not returned yet.
+	executing bool
+	mark      int32
+	wg        *sync.WaitGroup // without a pool: the goroutine started per run
+	pool      *handlerPool
 }
 
 // mailboxLimit and mailboxBytes bound the events waiting for one socket's
@@ -426,6 +441,12 @@ func (m *mailbox) post(fn func()) {
 func (m *mailbox) drain() {
 	for {
 		m.mu.Lock()
+		if m.executing { // the function taken last returned
+			m.executing = false
+			if m.mark > 0 {
+				m.mark--
+			}
+		}
 		if len(m.q) == 0 {
 			m.running = false
 			m.mu.Unlock()
@@ -434,6 +455,7 @@ func (m *mailbox) drain() {
 		fn := m.q[0]
 		m.q[0] = nil
 		m.q = m.q[1:]
+		m.executing = true
 		m.mu.Unlock()
 		fn()
 	}
