@@ -326,3 +326,52 @@ func TestRecoveryOff(t *testing.T) {
 	h.broadcast(Broadcast{Nsp: "/", Data: []byte(`["x"]`)})
 	h.wantBroadcast([]wire.ConnID{c.ws}, `42["x"]`)
 }
+
+// A polling client that stopped polling while broadcasts overflowed its
+// buffer (engine: "slow consumer") is recoverable like a broken transport,
+// late in the server's life too: its session is saved at the time of the
+// close, not at the machine's start.
+func TestRecoveryAfterSlowConsumer(t *testing.T) {
+	cfg := recoveryConfig()
+	cfg.MaxBufferedBytes = 4096
+	h := newHarness(t, cfg)
+	h.advance(10 * time.Minute) // far past the window, counted from the start
+	a := h.connectPolling()
+	a.send("40")
+	a.poll()
+	var m struct{ Sid, Pid string }
+	if f := string(h.wantRespondTo(a.get).Body); !strings.HasPrefix(f, "40{") || json.Unmarshal([]byte(f[2:]), &m) != nil || m.Pid == "" {
+		t.Fatalf("CONNECT reply %q", f)
+	}
+	a.get = 0
+	id, pid := wire.SocketID(m.Sid), m.Pid
+	app[wire.Connected](h)
+	// it gets one broadcast (its last offset), then stops polling while
+	// broadcasts pile up past the buffer
+	h.broadcast(Broadcast{Nsp: "/", Data: []byte(`["first"]`)})
+	a.poll()
+	first := string(h.wantRespondTo(a.get).Body)
+	a.get = 0
+	offset := lastArg(t, first)
+	for i := 0; i < 10; i++ {
+		h.broadcast(Broadcast{Nsp: "/", Data: []byte(`["news","` + strings.Repeat("x", 1000) + `"]`)})
+	}
+	h.wantLeft(id, "slow consumer")
+	h.wantSession(wire.SessionClosed{SID: a.sid, Reason: "slow consumer"})
+	h.advance(time.Second)
+	back := h.connectWS()
+	back.send("40" + resumePayload(pid, offset))
+	for i := 0; i < 10; i++ { // what it missed first, then the CONNECT reply
+		if f := back.text(); !strings.HasPrefix(f, `42["news","x`) {
+			t.Fatalf("missed packet %d: %.40q", i, f)
+		}
+	}
+	var reply struct{ Sid, Pid string }
+	if f := back.text(); !strings.HasPrefix(f, "40{") || json.Unmarshal([]byte(f[2:]), &reply) != nil {
+		t.Fatalf("CONNECT reply %q", f)
+	}
+	rid, rpid, rconn := wire.SocketID(reply.Sid), reply.Pid, app[wire.Connected](h)
+	if rid != id || rpid != pid || !rconn.Recovered {
+		t.Fatalf("after a slow consumer's close: %s %s %+v, want %s recovered", rid, rpid, rconn, id)
+	}
+}

@@ -69,6 +69,11 @@ type Server struct {
 	// volatileDropped counts the volatile packets dropped because their
 	// polling session had no GET parked (VolatileDropped).
 	volatileDropped uint64
+	// last is the latest instant an input brought (Handle): the time of a
+	// close that a Send causes (a polling buffer that overflowed), which
+	// has no instant of its own. Inputs come at least every ping interval
+	// per session, so it is recent whenever sessions are open.
+	last clock.Instant
 }
 
 // NewServer returns an Engine.IO server. h may be nil (engine-only server).
@@ -147,6 +152,9 @@ func (e *Server) Deadline() clock.Instant { return e.timers.Deadline() }
 
 // Handle feeds one input. It returns an error only for local misuse.
 func (e *Server) Handle(now clock.Instant, in wire.Input) error {
+	if now > e.last {
+		e.last = now
+	}
 	switch in := in.(type) {
 	case wire.HTTPRequest:
 		e.request(now, in)

@@ -144,7 +144,7 @@ func (e *Server) queue(s *Session, f wire.Frame, volatile bool) {
 	s.buf = append(s.buf, f)
 	s.bufBytes += len(f.Data)
 	if s.ws == 0 && s.get == 0 && s.bufBytes > e.cfg.MaxBufferedBytes && len(s.buf) > 1 {
-		e.close(0, s, ReasonSlowConsumer, closeSendClose)
+		e.close(e.last, s, ReasonSlowConsumer, closeSendClose)
 		return
 	}
 	e.markDirty(s)
