@@ -75,11 +75,23 @@ func (r Rate) compile() rate {
 	if burst <= 0 {
 		burst = max(1, int(math.Ceil(r.PerSecond)))
 	}
-	iv := time.Duration(float64(time.Second) / r.PerSecond)
+	// saturated, not wrapped: a rate so slow that one token takes longer
+	// than maxInterval, or a burst so large that booking it overflows,
+	// must not turn into no limit or into a limit on everything
+	const maxInterval = 100 * 365 * 24 * time.Hour
+	secs := 1 / r.PerSecond
+	iv := maxInterval
+	if secs < maxInterval.Seconds() {
+		iv = time.Duration(secs * float64(time.Second))
+	}
 	if iv <= 0 {
 		iv = 1 // faster than one event per nanosecond: as good as none
 	}
-	return rate{interval: iv, tolerance: iv * time.Duration(burst-1)}
+	tol := time.Duration(math.MaxInt64)
+	if n := int64(burst - 1); n < int64(math.MaxInt64/iv) {
+		tol = iv * time.Duration(n)
+	}
+	return rate{interval: iv, tolerance: tol}
 }
 
 func (r rate) on() bool { return r.interval > 0 }

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -106,5 +107,29 @@ func TestParseRate(t *testing.T) {
 	}
 	if s := (Rate{PerSecond: 2.5, Burst: 4}).String(); s != "2.5/s burst 4" {
 		t.Errorf("String = %q", s)
+	}
+}
+
+// Extreme rates saturate instead of wrapping: a rate slower than a token a
+// century still limits (not "no limit"), a huge burst still admits (not
+// "limit everything").
+func TestRateCompileSaturates(t *testing.T) {
+	slow := Rate{PerSecond: 1e-12, Burst: 1}.compile()
+	if !slow.on() || slow.interval <= 0 || slow.tolerance != 0 {
+		t.Fatalf("a very slow rate compiled to %+v", slow)
+	}
+	var b tokenBucket
+	if !b.allow(1, slow) || b.allow(2, slow) {
+		t.Fatal("a very slow rate: want the first event in, the second out")
+	}
+	huge := Rate{PerSecond: 0.001, Burst: math.MaxInt}.compile()
+	if huge.tolerance <= 0 {
+		t.Fatalf("a huge burst compiled to %+v", huge)
+	}
+	var h tokenBucket
+	for i := 0; i < 1000; i++ {
+		if !h.allow(clock.Instant(i+1), huge) {
+			t.Fatalf("a huge burst refused event %d", i)
+		}
 	}
 }

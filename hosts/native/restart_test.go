@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,7 +85,16 @@ func TestFailedMachineRestarts(t *testing.T) {
 	reasons := make(chan string, 4)
 	ackErr := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	srv, hs := newTestServer(t, Options{Machine: factory, Logger: logger}, func(s *Server) {
+	var seen []Event // the observers see the lost socket and sessions leave
+	var seenMu sync.Mutex
+	watch := ObserverFunc(func(e Event) {
+		if e.Kind == SocketDisconnected || e.Kind == SessionClosed {
+			seenMu.Lock()
+			seen = append(seen, e)
+			seenMu.Unlock()
+		}
+	})
+	srv, hs := newTestServer(t, Options{Machine: factory, Logger: logger, Observers: []Observer{watch}}, func(s *Server) {
 		s.Of("/chat").OnConnection(func(so *Socket) {})
 		s.OnConnection(func(so *Socket) {
 			so.OnDisconnect(func(reason string) { reasons <- reason })
@@ -137,6 +147,19 @@ func TestFailedMachineRestarts(t *testing.T) {
 	}
 	if code := within(t, poll, "the long-poll's answer"); code != http.StatusInternalServerError {
 		t.Fatalf("pending long-poll answered %d, want 500", code)
+	}
+	seenMu.Lock()
+	var kinds []string
+	for _, e := range seen {
+		kinds = append(kinds, e.Kind.String()+" "+e.Reason)
+	}
+	seenMu.Unlock()
+	slices.Sort(kinds)
+	if want := []string{"session_closed transport error", "session_closed transport error", "socket_disconnected transport error"}; !slices.Equal(kinds, want) {
+		t.Fatalf("observed %q, want %q", kinds, want)
+	}
+	if m := srv.Metrics(); !slices.Contains(m.Disconnects, ReasonCount{Reason: "transport error", Count: 1}) {
+		t.Fatalf("disconnects counted %v", m.Disconnects)
 	}
 	mu.Lock()
 	n := len(machines)

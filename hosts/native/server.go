@@ -322,11 +322,11 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 	case wire.EventReceived:
 		s.stats.eventsIn++
 		if so := s.sockets[o.Socket]; so != nil {
+			if s.lim != nil && s.overLimit(now, so, o) { // limits.go
+				break // not observed either: a flood costs the observers nothing
+			}
 			if s.observing() {
 				s.observeEvent(EventReceived, so, o.Name, o.Data, o.Attachments)
-			}
-			if s.lim != nil && s.overLimit(now, so, o) { // limits.go
-				break
 			}
 			size := len(o.Data)
 			for _, a := range o.Attachments {
@@ -450,13 +450,25 @@ func (s *Server) restartMachine(cause error) {
 		delete(s.sockets, id)
 		so.setClosed()
 		so.mbox.post(func() {
-			so.runDisconnecting("transport error", nil)
-			so.runDisconnected("transport error")
+			so.runDisconnecting(wire.ReasonTransportError, nil)
+			so.runDisconnected(wire.ReasonTransportError)
 		})
+		// the metrics and the observers (the admin UI) see them leave as
+		// if the machine had said so: no socket stays in their views
+		s.stats.disconnects[reasonIndex(wire.ReasonTransportError)]++
+		if s.observing() {
+			s.observeSocket(SocketDisconnected, so, id, "", wire.ReasonTransportError)
+		}
 	}
 	for ref, ch := range s.waiters {
 		delete(s.waiters, ref)
 		ch <- ackResult{err: ErrClosed}
+	}
+	for sid := range s.handshakes {
+		s.stats.closed[reasonIndex(wire.ReasonTransportError)]++
+		if s.observing() {
+			s.observe(Event{Kind: SessionClosed, Session: string(sid), Reason: wire.ReasonTransportError})
+		}
 	}
 	clear(s.handshakes)
 	clear(s.reqHandshakes)

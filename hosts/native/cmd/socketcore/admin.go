@@ -83,6 +83,9 @@ func (a *adminFlags) apply(o *native.Options, log *slog.Logger) error {
 			}
 		}
 		o.CORS.Credentials = true // the UI connects withCredentials (cookie-based sticky sessions)
+		if slices.Contains(o.CORS.Origins, "*") {
+			log.Warn("socketcore: --cors-origin '*' with the Admin UI's credentials lets any site make credentialed requests to this server; list the origins instead")
+		}
 	}
 	return nil
 }

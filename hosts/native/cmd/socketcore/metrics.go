@@ -22,7 +22,7 @@ type metricsFlags struct {
 }
 
 func (m *metricsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&m.addr, "metrics-addr", "", "admin address serving Prometheus metrics at /metrics and a health check at /healthz, e.g. 127.0.0.1:9090 (empty: off)")
+	fs.StringVar(&m.addr, "metrics-addr", "", "admin address serving Prometheus metrics at /metrics, a health check at /healthz and readiness at /readyz (503 while draining), e.g. 127.0.0.1:9090 (empty: off)")
 }
 
 // start serves srv's metrics on --metrics-addr until stop is called (call
@@ -37,6 +37,17 @@ func (m *metricsFlags) start(log *slog.Logger, srv *native.Server) (stop func(),
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok"))
+	})
+	// readiness: a load balancer stops sending new clients once the
+	// server drains (SIGTERM), while /healthz still says it is alive
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if srv.Draining() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("draining"))
+			return
+		}
+		w.Write([]byte("ready"))
 	})
 	hs, ln, err := listen(context.Background(), m.addr, mux)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"io"
 	"log/slog"
@@ -11,7 +12,7 @@ import (
 	"github.com/socketcore/socketcore/hosts/native"
 )
 
-// --metrics-addr serves /metrics and /healthz until stopped; without it
+// --metrics-addr serves /metrics, /healthz and /readyz until stopped; without it
 // nothing listens.
 func TestMetricsAddr(t *testing.T) {
 	srv := native.NewServer(native.Options{})
@@ -54,6 +55,18 @@ func TestMetricsAddr(t *testing.T) {
 	}
 	if code, _, _ := get("/socket.io/"); code != 404 {
 		t.Fatalf("the admin address serves only metrics and health: %d", code)
+	}
+	if code, body, err := get("/readyz"); err != nil || code != 200 || body != "ready" {
+		t.Fatalf("/readyz: %d %q %v", code, body, err)
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, err := get("/readyz"); err != nil || code != 503 || body != "draining" {
+		t.Fatalf("/readyz while draining: %d %q %v", code, body, err)
+	}
+	if code, _, err := get("/healthz"); err != nil || code != 200 {
+		t.Fatalf("/healthz while draining: %d %v", code, err)
 	}
 	stop()
 	if _, _, err := get("/healthz"); err == nil {
