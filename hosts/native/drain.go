@@ -174,10 +174,19 @@ func (s *Server) mark() {
 // settled reports whether what was in flight at the last mark is done (on
 // the driver goroutine).
 func (s *Server) settled() bool {
-	for g := 0; g < s.drain.gen; g++ {
-		if s.drain.held[g].Load() > 0 {
+	// the handlers first: one that ran since the last look may have taken
+	// an acknowledgement (held) before it returned, so held is read after
+	// the marks (the mailbox's lock orders the two)
+	if s.serverBox.marked() {
+		return false
+	}
+	for _, so := range s.sockets {
+		if so.mbox.marked() {
 			return false
 		}
+	}
+	if s.core.Stats().Pending > 0 {
+		return false
 	}
 	for ref := range s.drain.waiters {
 		if _, ok := s.waiters[ref]; ok {
@@ -185,11 +194,8 @@ func (s *Server) settled() bool {
 		}
 		delete(s.drain.waiters, ref)
 	}
-	if s.core.Stats().Pending > 0 || s.serverBox.marked() {
-		return false
-	}
-	for _, so := range s.sockets {
-		if so.mbox.marked() {
+	for g := 0; g < s.drain.gen; g++ {
+		if s.drain.held[g].Load() > 0 {
 			return false
 		}
 	}
