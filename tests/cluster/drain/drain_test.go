@@ -38,14 +38,13 @@ import (
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
 	"github.com/socketcore/socketcore/internal/nodetest"
+	"github.com/socketcore/socketcore/internal/proctest"
 	"github.com/socketcore/socketcore/internal/redistest"
 )
 
 func TestMain(m *testing.M) {
 	code := leaktest.Check(m)
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	proctest.Cleanup()
 	os.Exit(code)
 }
 
@@ -71,12 +70,12 @@ func TestRollingRestartLosesNothing(t *testing.T) {
 	rdb := redistest.Client(t)
 	prefix := randomPrefix()
 	t.Cleanup(func() { cleanRedis(rdb, prefix) })
-	bin := socketcoreBin(t)
+	bin := proctest.Socketcore(t)
 	root := nodetest.RepoRoot(t)
 	node := nodetest.Node(t, root, "socket.io-client")
 
-	a := startProcess(t, bin, "A", freePort(t), prefix)
-	b := startProcess(t, bin, "B", freePort(t), prefix)
+	a := startProcess(t, bin, "A", proctest.FreePort(t), prefix)
+	b := startProcess(t, bin, "B", proctest.FreePort(t), prefix)
 	g := startBroadcaster(t, prefix)
 	waitServers(t, g, 3)
 	lb := newBalancer(t, a.addr, b.addr)
@@ -196,18 +195,6 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
-// freePort returns a loopback port nobody listens on (for a moment): a
-// process keeps its address across restarts, as behind a balancer.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // ---- the broadcaster: a third server of the cluster, in the test ------------------
 
 // startBroadcaster starts an in-process server of the cluster (no
@@ -315,49 +302,17 @@ func (tk *ticks) stopAfter(n int) int {
 
 // ---- the socketcore processes ---------------------------------------------------
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
-
-// socketcoreBin builds the socketcore command once for the test binary.
-func socketcoreBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root := nodetest.RepoRoot(t)
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "drain-socketcore-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "socketcore")
-		cmd := exec.Command(goBin, "build", "-o", buildBin, "./hosts/native/cmd/socketcore")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./hosts/native/cmd/socketcore: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
-}
-
 // process is a `socketcore serve` of the cluster, on a fixed address.
 type process struct {
 	name, bin, addr, prefix string
 	cmd                     *exec.Cmd
-	out                     *syncBuffer
+	out                     *proctest.SyncBuffer
 	exited                  chan struct{}
 }
 
 func startProcess(t *testing.T, bin, name string, port int, prefix string) *process {
 	t.Helper()
-	p := &process{name: name, bin: bin, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), prefix: prefix, out: &syncBuffer{}}
+	p := &process{name: name, bin: bin, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), prefix: prefix, out: &proctest.SyncBuffer{}}
 	t.Cleanup(func() {
 		if p.cmd != nil && p.running() {
 			p.cmd.Process.Signal(syscall.SIGKILL)
@@ -428,24 +383,6 @@ func (p *process) terminate(t *testing.T) {
 	t.Logf("%s drained and exited 0 in %v", p.name, time.Since(start).Round(time.Millisecond))
 }
 
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // ---- the official clients --------------------------------------------------------
 
 // clientState is what one client socket saw.
@@ -477,7 +414,7 @@ func startClients(t *testing.T, node, root, url string, modes []string) *clients
 	}
 	cmd := exec.Command(node, filepath.Join(root, "tests", "cluster", "drain", "clients.mjs"), url, strings.Join(modes, ","))
 	cmd.Dir = root
-	stderr := &syncBuffer{}
+	stderr := &proctest.SyncBuffer{}
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -10,16 +10,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -31,13 +28,12 @@ import (
 	redisadapter "github.com/socketcore/socketcore/adapter/redis"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/proctest"
 )
 
 func TestMain(m *testing.M) {
 	code := leaktest.Check(m)
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	proctest.Cleanup()
 	os.Exit(code)
 }
 
@@ -74,7 +70,7 @@ type redisServer struct {
 	port   int
 	addr   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *proctest.SyncBuffer
 	exited chan struct{}
 }
 
@@ -93,7 +89,7 @@ func startRedis(t *testing.T) *redisServer {
 		}
 	})
 	for attempt := 0; ; attempt++ {
-		r.port = freePort(t)
+		r.port = proctest.FreePort(t)
 		r.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port))
 		err := r.tryStart()
 		if err == nil {
@@ -103,17 +99,6 @@ func startRedis(t *testing.T) *redisServer {
 			t.Fatalf("redis-server: %v", err)
 		}
 	}
-}
-
-// freePort returns a loopback port nobody listens on (for a moment).
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // start (re)starts redis-server on its port, failing the test if it does not answer.
@@ -127,7 +112,7 @@ func (r *redisServer) start() {
 func (r *redisServer) tryStart() error {
 	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", r.dir)
-	r.out = &syncBuffer{}
+	r.out = &proctest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
 		return err
@@ -182,23 +167,6 @@ func numSub(c *redis.Client, channel string) (int64, error) {
 	defer cancel()
 	m, err := c.PubSubNumSub(ctx, channel).Result()
 	return m[channel], err
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // ---- logs ----------------------------------------------------------------------
@@ -422,60 +390,4 @@ func strs(replies []native.Args) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// ---- the socketcore command ----------------------------------------------------
-
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
-
-// socketcoreBin builds the socketcore command once for the test binary.
-func socketcoreBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := repoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "faults-socketcore-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "socketcore")
-		cmd := exec.Command(goBin, "build", "-o", buildBin, "./hosts/native/cmd/socketcore")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./hosts/native/cmd/socketcore: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
-}
-
-// repoRoot walks up from the test's directory to go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/socketcore/socketcore/hosts/native"
+	"github.com/socketcore/socketcore/internal/proctest"
 )
 
 // process is a socketcore command the test runs.
@@ -24,7 +25,7 @@ type process struct {
 	url    string
 	uid    string
 	exited chan struct{}
-	log    *syncBuffer
+	log    *proctest.SyncBuffer
 }
 
 var (
@@ -39,7 +40,7 @@ var (
 // the Redis at addr, and returns once it serves.
 func startProcess(t *testing.T, addr, prefix string) *process {
 	t.Helper()
-	cmd := exec.Command(socketcoreBin(t), "serve", "--addr", "127.0.0.1:0", "--client-js", "",
+	cmd := exec.Command(proctest.Socketcore(t), "serve", "--addr", "127.0.0.1:0", "--client-js", "",
 		"--redis", "redis://"+addr, "--redis-key", prefix, "--requests-timeout", requestsTimeout.String())
 	cmd.Dir = t.TempDir()
 	cmd.WaitDelay = time.Second
@@ -47,7 +48,7 @@ func startProcess(t *testing.T, addr, prefix string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{}), log: &syncBuffer{}}
+	p := &process{cmd: cmd, exited: make(chan struct{}), log: &proctest.SyncBuffer{}}
 	cmd.Stdout = p.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

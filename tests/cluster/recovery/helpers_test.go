@@ -34,6 +34,7 @@ import (
 	"github.com/socketcore/socketcore/core"
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/leaktest"
+	"github.com/socketcore/socketcore/internal/proctest"
 	"github.com/socketcore/socketcore/internal/redistest"
 	"github.com/socketcore/socketcore/wasm/host"
 	"github.com/socketcore/socketcore/wasm/wasmtest"
@@ -56,9 +57,7 @@ func wasmMachines(t *testing.T) native.NewMachine {
 
 func TestMain(m *testing.M) {
 	code := leaktest.Check(m)
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	proctest.Cleanup()
 	wasmtest.Cleanup()
 	os.Exit(code)
 }
@@ -186,42 +185,6 @@ func (s *server) close() {
 
 // ---- the socketcore command ----------------------------------------------------
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
-
-// socketcoreBin builds the socketcore command once for the test binary.
-func socketcoreBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := repoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "recovery-socketcore-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "socketcore")
-		cmd := exec.Command(goBin, "build", "-o", buildBin, "./hosts/native/cmd/socketcore")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./hosts/native/cmd/socketcore: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
-}
-
 func repoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -254,7 +217,7 @@ func startProcess(t *testing.T, prefix string, window time.Duration, extra ...st
 	t.Helper()
 	args := append([]string{"bench-server", "--addr", "127.0.0.1:0", "--redis", redistest.URL(), "--redis-key", prefix,
 		"--recovery", window.String()}, extra...)
-	cmd := exec.Command(socketcoreBin(t), args...)
+	cmd := exec.Command(proctest.Socketcore(t), args...)
 	cmd.Env = os.Environ()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
