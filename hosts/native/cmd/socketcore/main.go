@@ -331,6 +331,8 @@ func serve(args []string, parse parseFunc) error {
 	adm.register(fs)
 	var lf limitsFlags // limits.go
 	lf.register(fs)
+	var tf tlsFlags // tls.go
+	tf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -379,11 +381,11 @@ func serve(args []string, parse parseFunc) error {
 	} else if *sdkDir != "" {
 		log.Warn("socketcore: the JS SDK is missing (run `make sdk`); the demo page needs it", "sdk", *sdkDir)
 	}
-	hs, ln, err := listen(context.Background(), *addr, mux)
+	hs, ln, scheme, err := tf.listen(*addr, mux) // tls.go: https when configured
 	if err != nil {
 		return err
 	}
-	log.Info("socketcore: serving Socket.IO", "url", "http://"+ln.Addr().String()+srv.Path(), "demo", "http://"+ln.Addr().String()+"/")
+	log.Info("socketcore: serving Socket.IO", "url", scheme+"://"+ln.Addr().String()+srv.Path(), "demo", scheme+"://"+ln.Addr().String()+"/")
 	drain.serveUntilSignal(log, srv, hs) // SIGTERM: drain, then stop (drain.go)
 	return nil
 }

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/socketcore/socketcore/hosts/native"
+)
+
+// testPKI is a CA, a server certificate for the loopback addresses and a
+// client certificate, all made by the test (crypto/x509), as PEM files.
+type testPKI struct {
+	dir                       string
+	caPool                    *x509.CertPool
+	client                    tls.Certificate
+	caFile, certFile, keyFile string
+	otherCAFile               string // a CA that signed nothing here
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	t.Helper()
+	p := &testPKI{dir: t.TempDir()}
+	ca, caKey := makeCert(t, "test CA", nil, nil, true)
+	p.caPool = x509.NewCertPool()
+	p.caPool.AddCert(ca)
+	p.caFile = p.write(t, "ca.pem", "CERTIFICATE", ca.Raw)
+	srv, srvKey := makeCert(t, "socketcore test server", ca, caKey, false)
+	p.certFile = p.write(t, "server.pem", "CERTIFICATE", srv.Raw)
+	p.keyFile = p.write(t, "server.key", "EC PRIVATE KEY", marshalKey(t, srvKey))
+	cl, clKey := makeCert(t, "a client", ca, caKey, false)
+	p.client = tls.Certificate{Certificate: [][]byte{cl.Raw}, PrivateKey: clKey}
+	other, _ := makeCert(t, "another CA", nil, nil, true)
+	p.otherCAFile = p.write(t, "other-ca.pem", "CERTIFICATE", other.Raw)
+	return p
+}
+
+func makeCert(t *testing.T, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, isCA bool) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	}
+	if isCA {
+		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+		tmpl.KeyUsage |= x509.KeyUsageCertSign
+		tmpl.IPAddresses = nil
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, key
+}
+
+func marshalKey(t *testing.T, k *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	b, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (p *testPKI) write(t *testing.T, name, typ string, der []byte) string {
+	t.Helper()
+	path := filepath.Join(p.dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// serveTLS runs a native server through tf.listen on addr; it returns the
+// base URL.
+func serveTLS(t *testing.T, tf *tlsFlags, addr string) string {
+	t.Helper()
+	srv := native.NewServer(native.Options{})
+	t.Cleanup(func() { srv.Close() })
+	mux := http.NewServeMux()
+	mux.Handle(srv.Path(), srv)
+	hs, ln, scheme, err := tf.listen(addr, mux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hs.Close() })
+	return scheme + "://" + ln.Addr().String()
+}
+
+func httpsClient(tc *tls.Config) *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}
+}
+
+// handshake opens a polling session; it returns the response and body.
+func handshake(t *testing.T, c *http.Client, base string) (*http.Response, string, error) {
+	t.Helper()
+	res, err := c.Get(base + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		return nil, "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b), nil
+}
+
+// wssConnect opens a WebSocket session over TLS and joins "/".
+func wssConnect(t *testing.T, base string, tc *tls.Config) error {
+	t.Helper()
+	d := websocket.Dialer{TLSClientConfig: tc, HandshakeTimeout: 5 * time.Second}
+	c, _, err := d.Dial("wss"+strings.TrimPrefix(base, "https")+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, open, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(open), `0{"sid":`) {
+		t.Fatalf("wss open packet %q: %v", open, err)
+	}
+	c.WriteMessage(websocket.TextMessage, []byte("40"))
+	if _, reply, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(reply), `40{"sid":`) {
+		t.Fatalf("wss connect reply %q: %v", reply, err)
+	}
+	return nil
+}
+
+// --tls-cert/--tls-key serve https polling and wss, with HSTS; a client
+// that does not trust the certificate fails its handshake.
+func TestTLS(t *testing.T) {
+	p := newTestPKI(t)
+	tf := &tlsFlags{cert: p.certFile, key: p.keyFile, hsts: 24 * time.Hour}
+	base := serveTLS(t, tf, "127.0.0.1:0")
+	if !strings.HasPrefix(base, "https://") {
+		t.Fatalf("scheme of %s", base)
+	}
+	trusting := &tls.Config{RootCAs: p.caPool}
+	res, body, err := handshake(t, httpsClient(trusting), base)
+	if err != nil || res.StatusCode != 200 || !strings.HasPrefix(body, `0{"sid":`) {
+		t.Fatalf("https polling handshake: %v %q", err, body)
+	}
+	if h := res.Header.Get("Strict-Transport-Security"); h != "max-age=86400" {
+		t.Fatalf("HSTS %q", h)
+	}
+	if err := wssConnect(t, base, trusting); err != nil {
+		t.Fatalf("wss: %v", err)
+	}
+	if _, _, err := handshake(t, httpsClient(&tls.Config{}), base); err == nil {
+		t.Fatal("a client that does not trust the certificate connected")
+	}
+}
+
+// --tls-client-ca requires a client certificate its CA signed: one without
+// a certificate (or with another CA's) is refused at the TLS handshake,
+// over polling and WebSocket alike.
+func TestMutualTLS(t *testing.T) {
+	p := newTestPKI(t)
+	base := serveTLS(t, &tlsFlags{cert: p.certFile, key: p.keyFile, clientCA: p.caFile}, "127.0.0.1:0")
+	withCert := &tls.Config{RootCAs: p.caPool, Certificates: []tls.Certificate{p.client}}
+	if res, body, err := handshake(t, httpsClient(withCert), base); err != nil || res.StatusCode != 200 || !strings.HasPrefix(body, `0{"sid":`) {
+		t.Fatalf("with a client certificate: %v %q", err, body)
+	}
+	if err := wssConnect(t, base, withCert); err != nil {
+		t.Fatalf("wss with a client certificate: %v", err)
+	}
+	without := &tls.Config{RootCAs: p.caPool}
+	if _, _, err := handshake(t, httpsClient(without), base); err == nil {
+		t.Fatal("polling without a client certificate was served")
+	}
+	d := websocket.Dialer{TLSClientConfig: without, HandshakeTimeout: 5 * time.Second}
+	if c, _, err := d.Dial("wss"+strings.TrimPrefix(base, "https")+"/socket.io/?EIO=4&transport=websocket", nil); err == nil {
+		c.Close()
+		t.Fatal("wss without a client certificate was served")
+	}
+
+	// a client certificate of another CA is refused too
+	strangerBase := serveTLS(t, &tlsFlags{cert: p.certFile, key: p.keyFile, clientCA: p.otherCAFile}, "127.0.0.1:0")
+	if _, _, err := handshake(t, httpsClient(withCert), strangerBase); err == nil {
+		t.Fatal("a client certificate of another CA was accepted")
+	}
+}
+
+// --addr [::1]:PORT listens on IPv6 (plain and TLS).
+func TestIPv6(t *testing.T) {
+	base := serveTLS(t, &tlsFlags{}, "[::1]:0")
+	if !strings.HasPrefix(base, "http://[::1]:") {
+		t.Fatalf("base %s", base)
+	}
+	if res, body, err := handshake(t, httpsClient(nil), base); err != nil || res.StatusCode != 200 || !strings.HasPrefix(body, `0{"sid":`) {
+		t.Fatalf("IPv6 handshake: %v %q", err, body)
+	}
+	if res, _, _ := handshake(t, httpsClient(nil), base); res.Header.Get("Strict-Transport-Security") != "" {
+		t.Fatal("HSTS over plain http")
+	}
+	p := newTestPKI(t)
+	tbase := serveTLS(t, &tlsFlags{cert: p.certFile, key: p.keyFile}, "[::1]:0")
+	if res, _, err := handshake(t, httpsClient(&tls.Config{RootCAs: p.caPool}), tbase); err != nil || res.StatusCode != 200 {
+		t.Fatalf("IPv6 over TLS: %v", err)
+	}
+}
+
+// Misconfigurations are refused before serving.
+func TestTLSFlagErrors(t *testing.T) {
+	p := newTestPKI(t)
+	for _, c := range []struct {
+		name string
+		tf   tlsFlags
+		want string
+	}{
+		{"cert without key", tlsFlags{cert: p.certFile}, "go together"},
+		{"client CA without TLS", tlsFlags{clientCA: p.caFile}, "needs --tls-cert"},
+		{"missing file", tlsFlags{cert: p.certFile, key: filepath.Join(p.dir, "none")}, "--tls-cert/--tls-key"},
+		{"no PEM in the CA file", tlsFlags{cert: p.certFile, key: p.keyFile, clientCA: p.keyFile}, "no PEM certificate"},
+	} {
+		if _, err := c.tf.config(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}
