@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/socketcore/socketcore/hosts/native"
+	"github.com/socketcore/socketcore/internal/nodetest"
 )
 
 // testPKI is a CA, a server certificate for the loopback addresses and a
@@ -31,6 +34,7 @@ type testPKI struct {
 	client                    tls.Certificate
 	caFile, certFile, keyFile string
 	otherCAFile               string // a CA that signed nothing here
+	clientCert, clientKey     string // the client's, as PEM files
 }
 
 func newTestPKI(t *testing.T) *testPKI {
@@ -45,6 +49,8 @@ func newTestPKI(t *testing.T) *testPKI {
 	p.keyFile = p.write(t, "server.key", "EC PRIVATE KEY", marshalKey(t, srvKey))
 	cl, clKey := makeCert(t, "a client", ca, caKey, false)
 	p.client = tls.Certificate{Certificate: [][]byte{cl.Raw}, PrivateKey: clKey}
+	p.clientCert = p.write(t, "client.pem", "CERTIFICATE", cl.Raw)
+	p.clientKey = p.write(t, "client.key", "EC PRIVATE KEY", marshalKey(t, clKey))
 	other, _ := makeCert(t, "another CA", nil, nil, true)
 	p.otherCAFile = p.write(t, "other-ca.pem", "CERTIFICATE", other.Raw)
 	return p
@@ -245,5 +251,39 @@ func TestTLSFlagErrors(t *testing.T) {
 		if _, err := c.tf.config(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
+	}
+}
+
+// The official client (Node's socket.io-client) over TLS: wss only, and
+// https polling upgraded to wss, trusting the test's CA; under mTLS with
+// its client certificate, and refused without one.
+func TestOfficialClientOverTLS(t *testing.T) {
+	root := nodetest.RepoRoot(t)
+	node := nodetest.Node(t, root, "socket.io-client")
+	script := filepath.Join(root, "hosts/native/cmd/socketcore/testdata/tlsclient.mjs")
+	p := newTestPKI(t)
+	run := func(base string, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, node, append([]string{script, base}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("node %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	base := serveTLS(t, &tlsFlags{cert: p.certFile, key: p.keyFile}, "127.0.0.1:0")
+	if got := run(base, p.caFile, "websocket"); got != "connected websocket" {
+		t.Fatalf("wss: %q", got)
+	}
+	if got := run(base, p.caFile, "upgrade"); got != "connected upgraded" {
+		t.Fatalf("https polling then wss: %q", got)
+	}
+	mtls := serveTLS(t, &tlsFlags{cert: p.certFile, key: p.keyFile, clientCA: p.caFile}, "127.0.0.1:0")
+	if got := run(mtls, p.caFile, "upgrade", p.clientCert, p.clientKey); got != "connected upgraded" {
+		t.Fatalf("mTLS with the client certificate: %q", got)
+	}
+	if got := run(mtls, p.caFile, "websocket"); !strings.HasPrefix(got, "connect_error") {
+		t.Fatalf("mTLS without a client certificate: %q", got)
 	}
 }
