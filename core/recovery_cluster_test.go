@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/wire"
@@ -632,18 +631,8 @@ func TestStoreRecoveryOnTheSameServer(t *testing.T) {
 // the log may or may not have it yet, and the socket gets it once.
 func TestStoreRecoveryMergesWhatCameDuringTheLookup(t *testing.T) {
 	sc := newStoreCluster(t, 3)
-	a, b, c := sc.nodes[0], sc.nodes[1], sc.nodes[2]
-	ca := a.connectWS()
-	id, pid, _ := ca.connectRecovering("")
-	sc.pump()
-	c.broadcast(Broadcast{Nsp: "/", Data: []byte(`["seen"]`)})
-	sc.pump()
-	offset := lastArg(t, nextText(ca))
-	sc.down[0] = true
-
-	back := b.connectWS()
-	back.send("40" + resumePayload(pid, offset))
-	lk := takeRecovery(b)[0].(wire.RecoveryLookup)
+	b, c := sc.nodes[1], sc.nodes[2]
+	id, back, lk := resumingOnAnother(t, sc)
 	c.broadcast(Broadcast{Nsp: "/", Data: []byte(`["in-log"]`)})
 	sc.pump() // recorded, and delivered to b while it waits
 	sc.st.lookups = []wire.RecoveryLookup{lk}
@@ -660,5 +649,22 @@ func TestStoreRecoveryMergesWhatCameDuringTheLookup(t *testing.T) {
 		t.Fatalf("recovered as %s", rid)
 	}
 	back.wantQuiet()
-	_ = time.Second
+}
+
+// resumingOnAnother: a socket of node 0 saw one broadcast of node 2, node
+// 0 went down, and its client asks node 1 to resume it — node 1's store
+// lookup is out (lk), not answered yet.
+func resumingOnAnother(t *testing.T, sc *storeCluster) (wire.SocketID, *tclient, wire.RecoveryLookup) {
+	t.Helper()
+	a, b, c := sc.nodes[0], sc.nodes[1], sc.nodes[2]
+	ca := a.connectWS()
+	id, pid, _ := ca.connectRecovering("")
+	sc.pump()
+	c.broadcast(Broadcast{Nsp: "/", Data: []byte(`["seen"]`)})
+	sc.pump()
+	offset := lastArg(t, nextText(ca))
+	sc.down[0] = true
+	back := b.connectWS()
+	back.send("40" + resumePayload(pid, offset))
+	return id, back, takeRecovery(b)[0].(wire.RecoveryLookup)
 }

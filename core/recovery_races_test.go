@@ -61,18 +61,8 @@ func TestRecoveryKeepsWhatCameBeforeTheAccept(t *testing.T) {
 // not again when its publication comes.
 func TestStoreRecoveryLogAheadOfPubSub(t *testing.T) {
 	sc := newStoreCluster(t, 3)
-	a, b, c := sc.nodes[0], sc.nodes[1], sc.nodes[2]
-	ca := a.connectWS()
-	id, pid, _ := ca.connectRecovering("")
-	sc.pump()
-	c.broadcast(Broadcast{Nsp: "/", Data: []byte(`["seen"]`)})
-	sc.pump()
-	offset := lastArg(t, nextText(ca))
-	sc.down[0] = true
-
-	back := b.connectWS()
-	back.send("40" + resumePayload(pid, offset))
-	lk := takeRecovery(b)[0].(wire.RecoveryLookup)
+	b, c := sc.nodes[1], sc.nodes[2]
+	id, back, lk := resumingOnAnother(t, sc)
 	c.broadcast(Broadcast{Nsp: "/", Data: []byte(`["ahead"]`)})
 	sc.st.take(c) // in the log, its publication still on its way to b
 	late := c.popClusterPublish()
