@@ -381,6 +381,7 @@ func serve(args []string, parse parseFunc) error {
 	} else if *sdkDir != "" {
 		log.Warn("socketcore: the JS SDK is missing (run `make sdk`); the demo page needs it", "sdk", *sdkDir)
 	}
+	tf.log = log
 	hs, ln, scheme, err := tf.listen(*addr, mux) // tls.go: https when configured
 	if err != nil {
 		return err

@@ -13,16 +13,23 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
 type tlsFlags struct {
 	cert, key, clientCA string
 	hsts                time.Duration
+	// log gets the HTTP server's own errors (failed TLS handshakes at
+	// debug level: scanners and clients without a certificate under mTLS
+	// would flood warnings); nil: the standard logger.
+	log *slog.Logger
 }
 
 func (f *tlsFlags) register(fs *flag.FlagSet) {
@@ -84,24 +91,41 @@ func (f *tlsFlags) listen(addr string, h http.Handler) (hs *http.Server, ln net.
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if cfg == nil {
-		hs, ln, err = listen(context.Background(), addr, h)
-		return hs, ln, "http", err
-	}
 	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	hs = &http.Server{
 		Handler:           f.handler(h),
-		TLSConfig:         cfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		IdleTimeout:       120 * time.Second,
-		// WebSockets are upgraded over HTTP/1.1 (RFC 8441 is not spoken)
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
+	if f.log != nil {
+		hs.ErrorLog = log.New(serverErrors{f.log}, "", 0)
+	}
+	if cfg == nil {
+		go hs.Serve(raw)
+		return hs, raw, "http", nil
+	}
+	hs.TLSConfig = cfg
+	// WebSockets are upgraded over HTTP/1.1 (RFC 8441 is not spoken)
+	hs.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	ln = tls.NewListener(raw, cfg)
 	go hs.Serve(ln)
 	return hs, ln, "https", nil
+}
+
+// serverErrors carries net/http's error log lines to slog: failed TLS
+// handshakes at debug level, anything else as a warning.
+type serverErrors struct{ log *slog.Logger }
+
+func (w serverErrors) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.Contains(msg, "TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	w.log.Log(context.Background(), level, "socketcore: http server", "error", msg)
+	return len(p), nil
 }

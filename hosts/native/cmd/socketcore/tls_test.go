@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/socketcore/socketcore/hosts/native"
 	"github.com/socketcore/socketcore/internal/nodetest"
+	"github.com/socketcore/socketcore/internal/proctest"
 )
 
 // testPKI is a CA, a server certificate for the loopback addresses and a
@@ -285,5 +287,28 @@ func TestOfficialClientOverTLS(t *testing.T) {
 	}
 	if got := run(mtls, p.caFile, "websocket"); !strings.HasPrefix(got, "connect_error") {
 		t.Fatalf("mTLS without a client certificate: %q", got)
+	}
+}
+
+// The HTTP server's own errors go to the command's slog logger: a refused
+// TLS handshake (here: no client certificate under mTLS) at debug level,
+// not to the standard logger's stderr.
+func TestTLSErrorsToSlog(t *testing.T) {
+	p := newTestPKI(t)
+	var logs proctest.SyncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	base := serveTLS(t, &tlsFlags{cert: p.certFile, key: p.keyFile, clientCA: p.caFile, log: log}, "127.0.0.1:0")
+	if _, _, err := handshake(t, httpsClient(&tls.Config{RootCAs: p.caPool}), base); err == nil {
+		t.Fatal("polling without a client certificate was served")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "TLS handshake error") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no TLS handshake error in the logs: %q", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=DEBUG") || !strings.Contains(got, `msg="socketcore: http server"`) {
+		t.Fatalf("handshake error logged as %q", got)
 	}
 }
