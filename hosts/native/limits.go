@@ -166,6 +166,10 @@ type LimitStats struct {
 	// NamespacesRefused the CONNECTs (MaxNamespacesPerConnection),
 	// ConnectionsRefused the handshakes (MaxConnectionsPerIP).
 	RoomsRefused, NamespacesRefused, ConnectionsRefused uint64
+	// EventsNotAllowed and EventsTooLarge count the events refused by
+	// Options.EventRules (events.go), RuleDisconnects the sockets
+	// disconnected for them.
+	EventsNotAllowed, EventsTooLarge, RuleDisconnects uint64
 }
 
 // limitCounters are LimitStats as they are counted (on the driver, read
@@ -173,6 +177,9 @@ type LimitStats struct {
 type limitCounters struct {
 	eventsLimited, rateDisconnects, slowConsumers atomic.Uint64
 	roomsRefused, nspsRefused, connsRefused       atomic.Uint64
+
+	// the event rules' (events.go)
+	eventsNotAllowed, eventsTooLarge, ruleDisconnects atomic.Uint64
 }
 
 func (c *limitCounters) snapshot() LimitStats {
@@ -180,6 +187,8 @@ func (c *limitCounters) snapshot() LimitStats {
 		EventsLimited: c.eventsLimited.Load(), RateDisconnects: c.rateDisconnects.Load(),
 		SlowConsumers: c.slowConsumers.Load(), RoomsRefused: c.roomsRefused.Load(),
 		NamespacesRefused: c.nspsRefused.Load(), ConnectionsRefused: c.connsRefused.Load(),
+		EventsNotAllowed: c.eventsNotAllowed.Load(), EventsTooLarge: c.eventsTooLarge.Load(),
+		RuleDisconnects: c.ruleDisconnects.Load(),
 	}
 }
 

@@ -143,7 +143,8 @@ type Histogram struct {
 
 // DisconnectReasons are the official disconnect and close reasons
 // (socket.io's DisconnectReason, engine.io's close reasons) and the limits'
-// (ReasonSlowConsumer, ReasonRateLimited), in the order of
+// (ReasonSlowConsumer, ReasonRateLimited) and the event rules'
+// (ReasonEventNotAllowed, ReasonPayloadTooLarge), in the order of
 // Metrics.Disconnects and Metrics.SessionsClosed (then "other").
 func DisconnectReasons() []string { return append([]string(nil), reasons[:]...) }
 
@@ -159,6 +160,8 @@ var reasons = [...]string{
 	wire.ReasonServerNamespaceDisconnect,
 	ReasonSlowConsumer, // limits.go
 	ReasonRateLimited,
+	ReasonEventNotAllowed, // events.go
+	ReasonPayloadTooLarge,
 }
 
 const numReasons = len(reasons) + 1 // and "other"

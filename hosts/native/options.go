@@ -77,6 +77,15 @@ type Options struct {
 	// rates, send queues and slow consumers, rooms per socket, namespaces
 	// per connection, connections per address (limits.go). Zero: off.
 	Limits Limits
+	// EventRules restrict what clients may emit, per namespace: the
+	// events allowed, their sizes, whether catch-all handlers run
+	// (events.go). A key is a namespace's name ("/chat") or, ending in
+	// "*", a prefix of names ("/room-*", for the children of a dynamic
+	// namespace; "*" alone: every namespace). A namespace follows the
+	// rules of its own name if there is such a key, else those of its
+	// longest matching prefix, alone (rules are not merged). Nil: no
+	// rules, as in Node.
+	EventRules map[string]EventRules
 }
 
 // Parser names a Socket.IO parser (sio.Parser): how packets travel.

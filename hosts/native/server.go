@@ -76,6 +76,7 @@ type Server struct {
 	stats     serverStats   // Metrics' counters (metrics.go)
 	drain     drainState    // Shutdown's (drain.go)
 	lim       *limits       // Options.Limits for sockets; nil: none (limits.go)
+	rules     *eventRules   // Options.EventRules; nil: none (events.go)
 }
 
 type ackResult struct {
@@ -128,6 +129,7 @@ func Start(opts Options) (*Server, error) {
 	s.d.onRefused = s.handshakeRefused // metrics.go
 	s.d.setLimits(&s.opts.Limits, s.d.start)
 	s.lim = newLimits(&s.opts.Limits)
+	s.rules = newEventRules(s.opts.EventRules) // events.go
 	if err := s.startCluster(); err != nil {
 		s.d.stop()
 		if r, ok := m.(releaser); ok {
@@ -322,6 +324,9 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 	case wire.EventReceived:
 		s.stats.eventsIn++
 		if so := s.sockets[o.Socket]; so != nil {
+			if so.rules != nil && s.refuseEvent(now, so, o) { // events.go
+				break // refused: neither handled nor observed
+			}
 			if s.lim != nil && s.overLimit(now, so, o) { // limits.go
 				break // not observed either: a flood costs the observers nothing
 			}
@@ -588,6 +593,7 @@ func (s *Server) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 		return
 	}
 	so := &Socket{srv: s, nsp: n, id: o.Socket, hs: s.handshakes[o.SID], auth: json.RawMessage(o.Auth), recovered: o.Recovered}
+	so.rules = s.rules.forNamespace(o.Nsp) // events.go
 	if o.Recovered {
 		s.stats.recovered++
 	} else if s.opts.Recovery != nil && recoveryAsked(o.Auth) {

@@ -24,6 +24,10 @@ type Socket struct {
 	auth json.RawMessage
 	mbox mailbox
 	lim  *socketLimiter // its rate limits' state, on the driver (limits.go)
+	// its namespace's EventRules (nil: none), set before it is handed
+	// to handlers; ruleCut: disconnected by them, on the driver (events.go)
+	rules   *nspRules
+	ruleCut bool
 
 	mu            sync.Mutex
 	handlers      []eventHandler // few per socket: a slice costs less than a map
@@ -102,6 +106,8 @@ func (s *Socket) handler(event string) handlerFunc {
 }
 
 // OnAny registers a handler called for every event, before its own handler.
+// In a namespace whose EventRules have an allowlist it is not called,
+// unless they say CatchAll; events refused by the rules never reach it.
 func (s *Socket) OnAny(fn func(event string, args Args)) {
 	s.mu.Lock()
 	s.anyHandlers = append(s.anyHandlers, fn)
@@ -141,7 +147,10 @@ func (s *Socket) dispatch(ev wire.EventReceived, gen int) {
 	args := Args{Raw: raw, Attachments: ev.Attachments}
 	s.mu.Lock()
 	h := s.handler(ev.Name)
-	anys := slices.Clone(s.anyHandlers)
+	var anys []func(string, Args)
+	if s.rules.anyHandlers() { // off in a namespace with an allowlist (events.go)
+		anys = slices.Clone(s.anyHandlers)
+	}
 	s.mu.Unlock()
 	for _, fn := range anys {
 		s.srv.safely(func() { fn(ev.Name, args) })

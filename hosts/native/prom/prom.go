@@ -75,12 +75,13 @@ var (
 	dRecoveryFailed = desc("recovery_failed_total", "Connections that asked for recovery and got a fresh socket.")
 	dLimited        = desc("events_limited_total", "Events over their socket's rate (Limits): dropped, answered with an error, or disconnecting.")
 	dLimitRefusals  = desc("limit_refusals_total", "Requests refused by the limits, by limit (rooms per socket, namespaces per connection, connections per IP).", "reason")
+	dEventsRefused  = desc("events_refused_total", "Events refused by the namespaces' event rules (EventRules), by reason (event not allowed, payload too large).", "reason")
 )
 
 var all = []*prometheus.Desc{dSessions, dSessionsOpened, dUpgrades, dSessionsClosed, dConnErrors, dNamespaces,
 	dSockets, dRooms, dConnected, dDisconnects, dEventsIn, dEventsOut, dBroadcasts, dMsgsIn, dMsgsOut, dBytesIn,
 	dBytesOut, dAckLatency, dAckTimeouts, dVolatile, dPublished, dReceived, dAdapterErrors, dAdapterDropped,
-	dAdapterPending, dReqTimeouts, dRecovered, dRecoveryFailed, dLimited, dLimitRefusals}
+	dAdapterPending, dReqTimeouts, dRecovered, dRecoveryFailed, dLimited, dLimitRefusals, dEventsRefused}
 
 // Describe sends the descriptors of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
@@ -175,6 +176,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(dLimitRefusals, l.RoomsRefused, "rooms")
 	counter(dLimitRefusals, l.NamespacesRefused, "namespaces")
 	counter(dLimitRefusals, l.ConnectionsRefused, "connections")
+	counter(dEventsRefused, l.EventsNotAllowed, native.ReasonEventNotAllowed)
+	counter(dEventsRefused, l.EventsTooLarge, native.ReasonPayloadTooLarge)
 }
 
 // Handler serves srv's metrics in the Prometheus formats, with the Go

@@ -331,6 +331,8 @@ func serve(args []string, parse parseFunc) error {
 	adm.register(fs)
 	var lf limitsFlags // limits.go
 	lf.register(fs)
+	var ef eventsFlags // events.go
+	ef.register(fs)
 	var tf tlsFlags // tls.go
 	tf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -349,6 +351,9 @@ func serve(args []string, parse parseFunc) error {
 		return err
 	}
 	if err := lf.apply(&opts); err != nil {
+		return err
+	}
+	if err := ef.apply(&opts); err != nil {
 		return err
 	}
 	if _, err := os.Stat(*clientJS); err == nil {
