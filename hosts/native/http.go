@@ -40,10 +40,16 @@ type transport struct {
 	onRequest func(id wire.ConnID, r *http.Request)
 	// draining refuses new sessions (Server.Shutdown, drain.go).
 	draining atomic.Bool
+	// cookie is Options.Cookie serialized (cookie.go); nil: none.
+	cookie *cookieHeader
 }
 
 func newTransport(opts *Options, d *driver) *transport {
 	t := &transport{opts: opts, d: d}
+	var err error
+	if t.cookie, err = newCookieHeader(opts.Cookie); err != nil {
+		opts.Logger.Error("socketcore: the io cookie is not valid; no cookie is sent", "err", err)
+	}
 	t.readBuffers.New = func() any { b := make([]byte, readBufferSize); return &b }
 	t.work, t.quit = make(chan *rawReader), make(chan struct{})
 	t.upgrader = websocket.Upgrader{
@@ -232,6 +238,7 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rep.contentType != "" {
 		w.Header().Set("Content-Type", rep.contentType)
 	}
+	t.setCookie(w, r, &rep) // the handshake's io cookie (cookie.go)
 	if rep.status == 0 {
 		rep.status = http.StatusOK
 	}

@@ -77,6 +77,10 @@ type Options struct {
 	// rates, send queues and slow consumers, rooms per socket, namespaces
 	// per connection, connections per address (limits.go). Zero: off.
 	Limits Limits
+	// Cookie sends the session id as a cookie on the polling handshake's
+	// answer, for cookie-based sticky sessions (Node's cookie option,
+	// cookie.go); nil sends none.
+	Cookie *Cookie
 	// EventRules restrict what clients may emit, per namespace: the
 	// events allowed, their sizes, whether catch-all handlers run
 	// (events.go). A key is a namespace's name ("/chat") or, ending in

@@ -335,6 +335,8 @@ func serve(args []string, parse parseFunc) error {
 	ef.register(fs)
 	var tf tlsFlags // tls.go
 	tf.register(fs)
+	var ck cookieFlags // cookie.go
+	ck.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -354,6 +356,9 @@ func serve(args []string, parse parseFunc) error {
 		return err
 	}
 	if err := ef.apply(&opts); err != nil {
+		return err
+	}
+	if err := ck.apply(&opts, tf.on()); err != nil {
 		return err
 	}
 	if _, err := os.Stat(*clientJS); err == nil {
@@ -537,6 +542,8 @@ func benchServer(args []string, parse parseFunc) error {
 	cf.register(fs)
 	var cl clusterFlags
 	cl.register(fs)
+	var ck cookieFlags // cookie.go
+	ck.register(fs)
 	var mf metricsFlags // metrics.go
 	mf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -552,6 +559,9 @@ func benchServer(args []string, parse parseFunc) error {
 	}
 	bo := native.Options{Machine: machine, Logger: log, Observers: ops.observers(log)}
 	if err := cl.apply(&bo); err != nil {
+		return err
+	}
+	if err := ck.apply(&bo, false); err != nil {
 		return err
 	}
 	srv, err := native.Start(bo)
