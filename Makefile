@@ -48,7 +48,7 @@ fuzz:
 	@set -e; for pkg_target in \
 	  ./core/eio:FuzzDecodePacket ./core/eio:FuzzDecodePayload \
 	  ./core/eio:FuzzDecodePayloadV3 ./core/eio:FuzzDecodeBinaryPayloadV3 ./core/eio:FuzzDecodePacketV3 \
-	  ./core/sio:FuzzDecode ./core/sio:FuzzReassembler ./hosts/native:FuzzFrameReader \
+	  ./core/sio:FuzzDecode ./core/sio:FuzzReassembler ./hosts/native:FuzzFrameReader ./hosts/native:FuzzFrameReaderDeflate \
 	  ./core/sio:FuzzDecodeMsgpack ./core/sio:FuzzMsgpackTranscode ./core/internal/msgpack:FuzzReader ./core:FuzzServerMsgpack \
 	  ./core/internal/jsontext:FuzzValidate ./core/internal/jsontext:FuzzQuote \
 	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord ./core/client:FuzzClientInputs \

@@ -142,7 +142,7 @@ func (s *Server) Ack(ref wire.AckRef, args []byte, atts [][]byte) error {
 	if len(atts) > 0 {
 		t = sio.BinaryAck
 	}
-	s.sendPacket(so.c, sio.Packet{Type: t, Nsp: so.nsp.name, ID: ia.id, HasID: true, Data: args}, atts, false, false)
+	s.sendPacket(so.c, sio.Packet{Type: t, Nsp: so.nsp.name, ID: ia.id, HasID: true, Data: args}, atts, false, true) // compressible, as Node's acks
 	return nil
 }
 

@@ -274,6 +274,6 @@ func (s *Server) resume(so *socket) {
 		so.nsp.join(so, room)
 	}
 	for _, p := range missed {
-		s.sendPacket(so.c, sio.Packet{Type: eventType(p.atts), Nsp: so.nsp.name, Data: p.data}, p.atts, false, false)
+		s.sendPacket(so.c, sio.Packet{Type: eventType(p.atts), Nsp: so.nsp.name, Data: p.data}, p.atts, false, true)
 	}
 }

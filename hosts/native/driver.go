@@ -37,6 +37,9 @@ type driver struct {
 	// lim applies Options.Limits to connections and counts what every
 	// limit did (limits.go).
 	lim driverLimits
+	// z compresses the messages of connections with permessage-deflate
+	// (deflate.go).
+	z deflater
 }
 
 func newDriver(m machine, notify func(clock.Instant, wire.Output)) *driver {
@@ -76,18 +79,41 @@ func (d *driver) perform(o wire.Output) {
 			d.stats.wsOut(o.Frames, 1)
 			// encoded into the arena, written at the end of the drain
 			start := len(d.arena)
-			d.arena = appendFrames(d.arena, o.Frames)
+			if c.deflate != nil && o.Compress {
+				d.arena = d.z.appendFrames(d.arena, o.Frames, c.deflate) // deflate.go
+			} else {
+				d.arena = appendFrames(d.arena, o.Frames)
+			}
 			d.pend(c, d.arena[start:len(d.arena):len(d.arena)], false, o.Volatile)
 		}
 	case wire.Broadcast:
-		// encoded once, shared (read-only) by every connection
-		frame := appendFrames(make([]byte, 0, framesLen(o.Frames)), o.Frames)
+		// encoded once, shared (read-only) by every connection; once more,
+		// compressed, for the connections with permessage-deflate when a
+		// message reaches the threshold (deflate.go)
+		var plain, packed []byte
+		noDeflate := !o.Compress // or no message reaches the threshold
 		n := 0
 		for _, id := range o.Conns {
-			if c := d.ws[id]; c != nil {
-				d.pend(c, frame, true, o.Volatile)
-				n++
+			c := d.ws[id]
+			if c == nil {
+				continue
 			}
+			n++
+			if z := c.deflate; z != nil && !noDeflate {
+				if packed == nil {
+					if noDeflate = !z.wants(o.Frames); !noDeflate {
+						packed = d.z.appendFrames(make([]byte, 0, framesLen(o.Frames)/2), o.Frames, z)
+					}
+				}
+				if packed != nil {
+					d.pend(c, packed, true, o.Volatile)
+					continue
+				}
+			}
+			if plain == nil {
+				plain = appendFrames(make([]byte, 0, framesLen(o.Frames)), o.Frames)
+			}
+			d.pend(c, plain, true, o.Volatile)
 		}
 		d.stats.wsOut(o.Frames, n)
 	case wire.CloseConn:

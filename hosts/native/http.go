@@ -42,6 +42,14 @@ type transport struct {
 	draining atomic.Bool
 	// cookie is Options.Cookie serialized (cookie.go); nil: none.
 	cookie *cookieHeader
+	// deflate is Options.PerMessageDeflate (deflate.go), nil if off;
+	// deflateUpgrader answers the requests that offer it acceptably, and
+	// inflaters inflate their compressed messages. httpZ compresses
+	// polling responses (compress.go), nil if off.
+	deflate         *wsDeflate
+	deflateUpgrader websocket.Upgrader
+	inflaters       inflaters
+	httpZ           *httpCompressor
 }
 
 func newTransport(opts *Options, d *driver) *transport {
@@ -64,6 +72,10 @@ func newTransport(opts *Options, d *driver) *transport {
 		CheckOrigin:       func(*http.Request) bool { return true },
 		EnableCompression: false,
 	}
+	t.deflate = newWSDeflate(opts.PerMessageDeflate)
+	t.deflateUpgrader = t.upgrader
+	t.deflateUpgrader.EnableCompression = true // answers with deflateResponse
+	t.httpZ = newHTTPCompressor(opts.HTTPCompression)
 	return t
 }
 
@@ -182,6 +194,9 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &httpReq{reply: make(chan reply, 1)}
 	if isWS {
 		req.ws = &wsConn{id: in.Conn, wg: &t.wg, writeTTL: t.opts.WriteTimeout, send: sendState{lim: &t.d.lim.send}}
+		if t.deflate != nil && acceptDeflate(r.Header) {
+			req.ws.deflate = t.deflate // deflate.go
+		}
 	}
 	addr := t.clientAddr(r) // MaxConnectionsPerIP's (limits.go)
 	if !t.d.post(func(now clock.Instant) {
@@ -242,13 +257,23 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rep.status == 0 {
 		rep.status = http.StatusOK
 	}
+	if t.httpZ != nil && rep.status == http.StatusOK && r.Method == http.MethodGet {
+		var enc string
+		if rep.body, enc = t.httpZ.encode(r.Header, rep.body); enc != "" {
+			w.Header().Set("Content-Encoding", enc) // compress.go
+		}
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(rep.body)))
 	w.WriteHeader(rep.status)
 	w.Write(rep.body)
 }
 
 func (t *transport) serveWebSocket(w http.ResponseWriter, r *http.Request, c *wsConn) {
-	conn, err := t.upgrader.Upgrade(w, r, nil)
+	up := &t.upgrader
+	if c.deflate != nil {
+		up = &t.deflateUpgrader // deflate.go
+	}
+	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		t.d.post(func(now clock.Instant) {
 			delete(t.d.ws, c.id)

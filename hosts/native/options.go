@@ -77,6 +77,15 @@ type Options struct {
 	// rates, send queues and slow consumers, rooms per socket, namespaces
 	// per connection, connections per address (limits.go). Zero: off.
 	Limits Limits
+	// PerMessageDeflate compresses WebSocket messages (RFC 7692) with the
+	// clients that offer it, as Node's perMessageDeflate (deflate.go);
+	// nil: off, Node's default.
+	PerMessageDeflate *Deflate
+	// HTTPCompression compresses polling responses by Accept-Encoding
+	// (gzip, deflate), as Node's httpCompression (compress.go); nil: on
+	// with threshold 1024, Node's default; &HTTPCompression{Disable: true}:
+	// off.
+	HTTPCompression *HTTPCompression
 	// Cookie sends the session id as a cookie on the polling handshake's
 	// answer, for cookie-based sticky sessions (Node's cookie option,
 	// cookie.go); nil sends none.

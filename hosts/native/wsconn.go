@@ -36,6 +36,10 @@ type wsConn struct {
 	wg                 *sync.WaitGroup
 	writeTTL           time.Duration
 	send               sendState // the send queue's bound (limits.go)
+	// deflate is the permessage-deflate negotiated by the upgrade request
+	// (deflate.go), nil if none; set before the driver sees c, then
+	// immutable.
+	deflate *wsDeflate
 }
 
 // appendFrames appends the server frames (unmasked, FIN) of fs to b.
@@ -50,6 +54,7 @@ func appendFrames(b []byte, fs []wire.Frame) []byte {
 	return b
 }
 
+// appendFrame appends one final frame; op may carry rsv1 (deflate.go).
 func appendFrame(b []byte, op byte, payload []byte) []byte {
 	b = append(b, 0x80|op)
 	switch n := len(payload); {

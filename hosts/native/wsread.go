@@ -52,6 +52,10 @@ type frameSink interface {
 // fed to it. It is not safe for concurrent use.
 type frameReader struct {
 	limit int // largest message payload; larger ones are refused (1009)
+	// inflate is set when the connection negotiated permessage-deflate
+	// (deflate.go): messages with RSV1 are inflated, to limit bytes at
+	// most. Nil: RSV1 is a protocol error.
+	inflate *inflaters
 
 	// partial holds the bytes of an incomplete frame (header included)
 	// between two feeds; nil when feeds end on a frame boundary.
@@ -61,6 +65,7 @@ type frameReader struct {
 	msg       []byte
 	inMsg     bool
 	msgBinary bool
+	msgZ      bool // the message is compressed (RSV1 on its first frame)
 }
 
 // feed parses p (which it may modify: payloads are unmasked in place).
@@ -133,10 +138,18 @@ func (r *frameReader) frameLen(b []byte) (int, error) {
 		return -1, nil
 	}
 	b0, b1 := b[0], b[1]
-	if b0&0x70 != 0 {
-		return 0, &frameError{closeProtocolError, "reserved bits set (no extension was negotiated)"}
-	}
 	op := b0 & 0x0f
+	if b0&0x70 != 0 {
+		switch {
+		case r.inflate == nil:
+			return 0, &frameError{closeProtocolError, "reserved bits set (no extension was negotiated)"}
+		case b0&0x30 != 0:
+			return 0, &frameError{closeProtocolError, "RSV2 or RSV3 set"}
+		case op != 0x1 && op != 0x2:
+			// RFC 7692 §6: RSV1 on the first frame of a data message only
+			return 0, &frameError{closeProtocolError, "RSV1 set on a control or continuation frame"}
+		}
+	}
 	fin := b0&0x80 != 0
 	switch op {
 	case 0x0: // continuation
@@ -236,6 +249,7 @@ func (r *frameReader) frame(f []byte, owned bool, sink frameSink) error {
 	// once; one the reader assembled is handed over as is.
 	if op != 0x0 {
 		r.msgBinary = op == 0x2
+		r.msgZ = f[0]&rsv1 != 0
 		if fin {
 			return r.deliver(payload, !owned, sink)
 		}
@@ -255,6 +269,13 @@ func (r *frameReader) frame(f []byte, owned bool, sink frameSink) error {
 // deliver hands a complete message to the sink; borrowed says data belongs
 // to the read buffer and must be copied.
 func (r *frameReader) deliver(data []byte, borrowed bool, sink frameSink) error {
+	if r.msgZ {
+		var err error
+		if data, err = r.inflate.inflate(data, r.limit); err != nil {
+			return err
+		}
+		borrowed = false
+	}
 	if !r.msgBinary && !utf8.Valid(data) {
 		return &frameError{closeInvalidData, "invalid UTF-8 in a text message"}
 	}
@@ -301,6 +322,9 @@ const readBufferSize = 16 << 10
 func (t *transport) readBlocking(c *wsConn, nc net.Conn) {
 	w := &wsReader{t: t, c: c}
 	w.fr.limit = t.opts.MaxHTTPBufferSize
+	if c.deflate != nil {
+		w.fr.inflate = &t.inflaters
+	}
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()

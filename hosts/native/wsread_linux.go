@@ -39,6 +39,9 @@ func (t *transport) startReading(c *wsConn, nc net.Conn) {
 		if rc, err := sc.SyscallConn(); err == nil {
 			r := &rawReader{wsReader: wsReader{t: t, c: c}, rc: rc}
 			r.fr.limit = t.opts.MaxHTTPBufferSize
+			if c.deflate != nil {
+				r.fr.inflate = &t.inflaters
+			}
 			r.firstFn, r.readFn = r.first, r.read
 			t.wg.Add(1)
 			go r.wait()

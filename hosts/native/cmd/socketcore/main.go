@@ -335,6 +335,8 @@ func serve(args []string, parse parseFunc) error {
 	ef.register(fs)
 	var tf tlsFlags // tls.go
 	tf.register(fs)
+	var zf compressFlags // compress.go
+	zf.register(fs)
 	var ck cookieFlags // cookie.go
 	ck.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -359,6 +361,9 @@ func serve(args []string, parse parseFunc) error {
 		return err
 	}
 	if err := ck.apply(&opts, tf.on()); err != nil {
+		return err
+	}
+	if err := zf.apply(&opts); err != nil {
 		return err
 	}
 	if _, err := os.Stat(*clientJS); err == nil {
