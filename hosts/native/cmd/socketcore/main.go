@@ -160,6 +160,7 @@ type clusterFlags struct {
 	parser          string
 	sharded         bool
 	subscription    string
+	postgres        postgresFlags // --postgres: PostgreSQL instead of Redis (postgres.go)
 }
 
 func (c *clusterFlags) register(fs *flag.FlagSet) {
@@ -169,6 +170,7 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.requestsTimeout, "requests-timeout", 5*time.Second, "how long cluster requests (fetchSockets, serverSideEmit acks) wait for every server")
 	fs.BoolVar(&c.sharded, "redis-sharded", false, "speak the sharded adapter's protocol (SPUBLISH/SSUBSCRIBE, Redis 7; Node's createShardedAdapter)")
 	fs.StringVar(&c.subscription, "redis-subscription-mode", "", "sharded mode's subscriptionMode: dynamic (default), dynamic-private or static")
+	c.postgres.register(fs)
 	fs.BoolVar(&c.allowEIO3, "allow-eio3", false, "accept Engine.IO v3 clients (Socket.IO 2.x), as Node's allowEIO3")
 	fs.StringVar(&c.parser, "parser", "default", "Socket.IO parser every client must use: default (socket.io-parser) or msgpack (socket.io-msgpack-parser)")
 	fs.DurationVar(&c.recovery, "recovery", 0, "connection state recovery window (maxDisconnectionDuration, e.g. 2m); 0: off")
@@ -186,6 +188,9 @@ func (c *clusterFlags) apply(o *native.Options) error {
 	o.Parser = p
 	if c.recovery > 0 {
 		o.Recovery = &native.Recovery{MaxDisconnectionDuration: c.recovery, Shared: c.recoveryShared && c.redisURL != ""}
+	}
+	if c.postgres.url != "" {
+		return c.postgres.apply(o, c.redisURL)
 	}
 	if c.redisURL == "" {
 		return nil
@@ -547,10 +552,10 @@ func benchServer(args []string, parse parseFunc) error {
 	cf.register(fs)
 	var cl clusterFlags
 	cl.register(fs)
-	var ck cookieFlags // cookie.go
-	ck.register(fs)
 	var mf metricsFlags // metrics.go
 	mf.register(fs)
+	var ck cookieFlags // cookie.go
+	ck.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
