@@ -23,14 +23,18 @@ type Session struct {
 	// Owner is free for the layer above (the Socket.IO client state).
 	Owner any
 
-	state        state
-	protocol     uint8       // Engine.IO protocol revision: 4, or 3 (Config.AllowEIO3)
-	ws           wire.ConnID // the WebSocket transport, 0 while polling
-	get          wire.ConnID // the parked polling GET, 0 if none
-	probe        wire.ConnID // a WebSocket probing for the upgrade
-	upgrading    bool        // probe answered; waiting for "5"
-	buf          []wire.Frame
-	bufBytes     int
+	state     state
+	protocol  uint8       // Engine.IO protocol revision: 4, or 3 (Config.AllowEIO3)
+	ws        wire.ConnID // the WebSocket transport, 0 while polling
+	get       wire.ConnID // the parked polling GET, 0 if none
+	probe     wire.ConnID // a WebSocket probing for the upgrade
+	upgrading bool        // probe answered; waiting for "5"
+	buf       []wire.Frame
+	bufBytes  int
+	// bufZ: a frame in buf was sent compressible (Send's compress), so
+	// the polling response holding it may be compressed (Node compresses
+	// a payload when some packet of it asked to: packets.some(compress))
+	bufZ         bool
 	dirty        bool
 	pingTimer    clock.TimerID
 	pongTimer    clock.TimerID
@@ -162,7 +166,7 @@ func (e *Server) flushDirty() {
 		}
 		if s.ws != 0 {
 			e.pushRaw(wire.Send{Conn: s.ws, Frames: wsFrames(s.buf, s.wsFormat())})
-			s.buf, s.bufBytes = nil, 0
+			s.buf, s.bufBytes, s.bufZ = nil, 0, false
 		} else if s.get != 0 {
 			e.flushPolling(s)
 		}
@@ -210,7 +214,7 @@ func (e *Server) payload(s *Session, extra []byte) ([]byte, string) {
 	for i := range s.buf {
 		s.buf[i] = wire.Frame{}
 	}
-	s.buf, s.bufBytes = s.buf[:0], 0
+	s.buf, s.bufBytes, s.bufZ = s.buf[:0], 0, false
 	if s.jsonp != nil {
 		b, ct = appendJSONP(nil, s.jsonp, b, ct == ContentTypeBinary), ContentTypePayload
 	}
@@ -219,8 +223,9 @@ func (e *Server) payload(s *Session, extra []byte) ([]byte, string) {
 
 // respondPayload answers the polling GET conn with payload(s, extra).
 func (e *Server) respondPayload(conn wire.ConnID, s *Session, extra []byte) {
+	compress := s.bufZ
 	body, ct := e.payload(s, extra)
-	e.pushRaw(wire.Respond{Conn: conn, Status: 200, ContentType: ct, Body: body})
+	e.pushRaw(wire.Respond{Conn: conn, Status: 200, ContentType: ct, Body: body, Compress: compress})
 }
 
 func (e *Server) flushPolling(s *Session) {
@@ -238,7 +243,7 @@ func (e *Server) Send(s *Session, frames []wire.Frame, volatile, compress bool) 
 		// the flags are for the host's writer: send now, after what is queued
 		if len(s.buf) > 0 {
 			e.pushRaw(wire.Send{Conn: s.ws, Frames: wsFrames(s.buf, s.wsFormat())})
-			s.buf, s.bufBytes = nil, 0
+			s.buf, s.bufBytes, s.bufZ = nil, 0, false
 		}
 		e.pushRaw(wire.Send{Conn: s.ws, Frames: wsFrames(frames, s.wsFormat()), Volatile: volatile, Compress: compress})
 		return
@@ -249,6 +254,7 @@ func (e *Server) Send(s *Session, frames []wire.Frame, volatile, compress bool) 
 	for _, f := range frames {
 		e.queue(s, f, volatile)
 	}
+	s.bufZ = s.bufZ || compress && len(s.buf) > 0
 }
 
 // dropVolatile reports whether a volatile packet for s is dropped (and
@@ -288,6 +294,7 @@ func (e *Server) SendMany(sessions []*Session, frames []wire.Frame, volatile, co
 		for _, f := range frames {
 			e.queue(s, f, volatile)
 		}
+		s.bufZ = s.bufZ || compress && len(s.buf) > 0
 	}
 	for f, conns := range groups {
 		if len(conns) > 0 {
@@ -351,12 +358,12 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 		// The client closed with no GET parked; a GET of its still in
 		// flight (sent before its close) gets the noop it would have got
 		// had it arrived first, instead of a 400.
-		s.buf, s.bufBytes = nil, 0
+		s.buf, s.bufBytes, s.bufZ = nil, 0, false
 		linger, s.lastBody = true, noopFrame
 	} else if s.get != 0 {
 		extra := closeFrame
 		if mode == closeSendNoop {
-			s.buf, s.bufBytes = nil, 0 // only the noop
+			s.buf, s.bufBytes, s.bufZ = nil, 0, false // only the noop
 			extra = noopFrame
 		}
 		delete(e.conns, s.get)
@@ -364,7 +371,7 @@ func (e *Server) close(now clock.Instant, s *Session, reason string, mode closeM
 		s.get = 0
 	}
 	if !linger {
-		s.buf, s.bufBytes = nil, 0
+		s.buf, s.bufBytes, s.bufZ = nil, 0, false
 	}
 	if linger {
 		s.state = stateClosing

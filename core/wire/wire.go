@@ -82,11 +82,15 @@ type Frame struct {
 }
 
 // Respond completes the HTTP request Conn. Body must not be modified.
+// Compress: a polling payload holding a packet sent compressible (the host
+// may compress the body, Node's httpCompression); false for everything
+// else (handshakes, "ok", errors, pings alone).
 type Respond struct {
 	Conn        ConnID
 	Status      int
 	ContentType string
 	Body        []byte
+	Compress    bool
 }
 
 // AcceptWebSocket tells the host to complete the WebSocket handshake of the

@@ -99,21 +99,29 @@ func TestHTTPCompression(t *testing.T) {
 		size    int
 		accept  string
 		wantEnc string
+		plain   bool // emitted with Compress(false)
 	}{
-		{"default gzip", nil, len(big), "gzip, deflate", "gzip"},
-		{"default deflate", nil, len(big), "deflate", "deflate"},
-		{"default identity", nil, len(big), "", ""},
-		{"default br only", nil, len(big), "br", ""},
-		{"default under threshold", nil, 900, "gzip", ""},
-		{"threshold 4000", &HTTPCompression{Threshold: 4000}, len(big), "gzip", ""},
-		{"threshold -1", &HTTPCompression{Threshold: -1}, 10, "gzip", "gzip"},
-		{"level 1", &HTTPCompression{Level: 1}, len(big), "gzip", "gzip"},
-		{"disabled", &HTTPCompression{Disable: true}, len(big), "gzip", ""},
+		{"default gzip", nil, len(big), "gzip, deflate", "gzip", false},
+		{"default deflate", nil, len(big), "deflate", "deflate", false},
+		{"default identity", nil, len(big), "", "", false},
+		{"default br only", nil, len(big), "br", "", false},
+		{"default under threshold", nil, 900, "gzip", "", false},
+		{"threshold 4000", &HTTPCompression{Threshold: 4000}, len(big), "gzip", "", false},
+		{"threshold -1", &HTTPCompression{Threshold: -1}, 10, "gzip", "gzip", false},
+		{"level 1", &HTTPCompression{Level: 1}, len(big), "gzip", "gzip", false},
+		{"disabled", &HTTPCompression{Disable: true}, len(big), "gzip", "", false},
+		{"Compress(false)", nil, len(big), "gzip", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			payload := big[:c.size]
 			_, hs := newTestServer(t, Options{HTTPCompression: c.opts}, func(s *Server) {
-				s.OnConnection(func(so *Socket) { so.Emit("m", payload) })
+				s.OnConnection(func(so *Socket) {
+					if c.plain {
+						so.Compress(false).Emit("m", payload)
+					} else {
+						so.Emit("m", payload)
+					}
+				})
 			})
 			base := hs.URL + "/socket.io/?EIO=4&transport=polling"
 			_, open := get(t, base, nil)
@@ -132,6 +140,9 @@ func TestHTTPCompression(t *testing.T) {
 			for i := 0; i < 5 && !strings.Contains(body, want); i++ {
 				res, b := pollingGet(t, url, c.accept)
 				enc := res.Header.Get("Content-Encoding")
+				if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+					t.Fatalf("Cache-Control %q, want no-store (Node's)", cc)
+				}
 				if res.ContentLength != int64(len(b)) {
 					t.Fatalf("Content-Length %d for %d bytes", res.ContentLength, len(b))
 				}

@@ -66,7 +66,7 @@ func (d *driver) perform(o wire.Output) {
 			if o.Status >= 400 {
 				d.refusal(o, r.ws != nil)
 			}
-			r.reply <- reply{status: o.Status, contentType: o.ContentType, body: o.Body}
+			r.reply <- reply{status: o.Status, contentType: o.ContentType, body: o.Body, compress: o.Compress}
 		}
 	case wire.AcceptWebSocket:
 		if r := d.reqs[o.Conn]; r != nil {
@@ -255,4 +255,5 @@ type reply struct {
 	status      int
 	contentType string
 	body        []byte
+	compress    bool // a polling payload that may be compressed (wire.Respond)
 }

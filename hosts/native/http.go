@@ -257,7 +257,11 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rep.status == 0 {
 		rep.status = http.StatusOK
 	}
-	if t.httpZ != nil && rep.status == http.StatusOK && r.Method == http.MethodGet {
+	if rep.status == http.StatusOK {
+		// as Node's polling answers: no cache (nor proxy) keeps a payload
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	if t.httpZ != nil && rep.compress && rep.status == http.StatusOK && r.Method == http.MethodGet {
 		var enc string
 		if rep.body, enc = t.httpZ.encode(r.Header, rep.body); enc != "" {
 			w.Header().Set("Content-Encoding", enc) // compress.go

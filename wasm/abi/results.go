@@ -54,6 +54,7 @@ func AppendResult(dst []byte, r any) (Kind, []byte, error) {
 		b = appendI64(b, int64(r.Status))
 		b = appendString(b, r.ContentType)
 		b = appendBytes(b, r.Body)
+		b = appendBool(b, r.Compress)
 	case wire.AcceptWebSocket:
 		k = KindAcceptWebSocket
 		b = appendU64(b, uint64(r.Conn))
@@ -263,6 +264,7 @@ func DecodeResult(k Kind, b []byte) (any, error) {
 			Status:      d.int(),
 			ContentType: d.string(),
 			Body:        d.bytes(),
+			Compress:    d.bool(),
 		}
 	case KindAcceptWebSocket:
 		r = wire.AcceptWebSocket{Conn: wire.ConnID(d.u64())}

@@ -154,6 +154,7 @@ var table = []struct {
 	{"reply: counts, no namespaces", CountsReply{}},
 	{"respond: json", wire.Respond{Conn: 1, Status: 200, ContentType: "text/plain; charset=UTF-8", Body: []byte(`0{"sid":"x"}`)}},
 	{"respond: no body", wire.Respond{Conn: 1, Status: 400}},
+	{"respond: compressible payload", wire.Respond{Conn: 2, Status: 200, ContentType: "text/plain; charset=UTF-8", Body: []byte(`42["m","x"]`), Compress: true}},
 	{"accept websocket", wire.AcceptWebSocket{Conn: 2}},
 	{"send: text and binary frames", wire.Send{Conn: 2, Frames: []wire.Frame{{Data: []byte(`451-["b",{"_placeholder":true,"num":0}]`)}, {Data: []byte{1, 2}, Binary: true}}}},
 	{"send: volatile, compress", wire.Send{Conn: 2, Frames: []wire.Frame{{Data: []byte("2")}}, Volatile: true, Compress: true}},

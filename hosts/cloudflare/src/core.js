@@ -83,7 +83,7 @@ export class Reader {
 export function decodeOutput(kind, rec) {
   const r = new Reader(rec);
   switch (kind) {
-    case K.Respond: return { kind, conn: r.num(), status: r.num(), contentType: r.str(), body: r.bytes() };
+    case K.Respond: return { kind, conn: r.num(), status: r.num(), contentType: r.str(), body: r.bytes(), compress: r.bool() };
     case K.AcceptWebSocket: return { kind, conn: r.num() };
     case K.Send: return { kind, conn: r.num(), frames: r.frames(), volatile: r.bool(), compress: r.bool() };
     case K.BroadcastOut: {
