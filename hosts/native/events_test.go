@@ -463,3 +463,33 @@ func TestEventRulesDisconnectDropsWhatFollows(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// Refused events count against the socket's rate: a client that floods
+// events its namespace does not allow (dropped silently) is still cut off
+// by the rate limit's disconnect.
+func TestEventRulesFloodHitsRateLimit(t *testing.T) {
+	log := newEventLog()
+	srv, hs := newTestServer(t, Options{
+		EventRules: map[string]EventRules{"/": {Allow: []string{"chat", "ping"}}},
+		Limits:     Limits{EventRate: Rate{PerSecond: 1, Burst: 5}, OnLimit: LimitDisconnect},
+	}, func(s *Server) { log.handle(s, s.Of("/")) })
+	w, _, err := dialWS(t, hs, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawIn(t, w, "/")
+	for i := 0; i < 20; i++ { // the connection may close before the last ones
+		if w.c.WriteMessage(websocket.TextMessage, []byte(`42["secret"]`)) != nil {
+			break
+		}
+	}
+	if r := within(t, log.disconnects, "the disconnection"); !strings.HasSuffix(r, " "+ReasonRateLimited) {
+		t.Fatalf("disconnection %q, want the rate limit's", r)
+	}
+	if got := log.get(&log.handled); len(got) != 0 {
+		t.Fatalf("handled %q", got)
+	}
+	if st := srv.LimitStats(); st.EventsNotAllowed != 5 || st.RateDisconnects != 1 {
+		t.Fatalf("stats %+v, want the burst's 5 refused by the rules, then the rate's disconnect", st)
+	}
+}

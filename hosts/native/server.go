@@ -324,11 +324,12 @@ func (s *Server) notify(now clock.Instant, o wire.Output) {
 	case wire.EventReceived:
 		s.stats.eventsIn++
 		if so := s.sockets[o.Socket]; so != nil {
-			if so.rules != nil && s.refuseEvent(now, so, o) { // events.go
-				break // refused: neither handled nor observed
-			}
+			// the rate first: a flood of refused events is a flood too
 			if s.lim != nil && s.overLimit(now, so, o) { // limits.go
 				break // not observed either: a flood costs the observers nothing
+			}
+			if so.rules != nil && s.refuseEvent(now, so, o) { // events.go
+				break // refused: neither handled nor observed
 			}
 			if s.observing() {
 				s.observeEvent(EventReceived, so, o.Name, o.Data, o.Attachments)

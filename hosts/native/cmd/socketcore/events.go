@@ -44,6 +44,7 @@ func (e *eventsFlags) apply(o *native.Options) error {
 		return fmt.Errorf("--event-policy: %w", err)
 	}
 	rules := map[string]*native.EventRules{}
+	defaultSet := map[string]bool{} // the sections that gave "*:BYTES" (0 included)
 	rule := func(nsp string) *native.EventRules {
 		r := rules[nsp]
 		if r == nil {
@@ -76,7 +77,7 @@ func (e *eventsFlags) apply(o *native.Options) error {
 				return fmt.Errorf("%q: the bytes are a number, 0 (no bound) or more", item)
 			}
 			if name == "*" {
-				r.DefaultMaxBytes = n
+				r.DefaultMaxBytes, defaultSet[nsp] = n, true
 				continue
 			}
 			if r.MaxBytes == nil {
@@ -97,7 +98,7 @@ func (e *eventsFlags) apply(o *native.Options) error {
 	o.EventRules = make(map[string]native.EventRules, len(rules))
 	for nsp, r := range rules {
 		if base != nil && nsp != "*" {
-			r = inherit(base, r)
+			r = inherit(base, r, defaultSet[nsp])
 		}
 		r.OnRefused = action
 		o.EventRules[nsp] = *r
@@ -106,13 +107,14 @@ func (e *eventsFlags) apply(o *native.Options) error {
 }
 
 // inherit is a namespace's rules r on top of those for every namespace:
-// what r sets replaces what base sets.
-func inherit(base, r *native.EventRules) *native.EventRules {
+// what r sets replaces what base sets (ownDefault: r gave its "*:BYTES",
+// even "*:0", no bound).
+func inherit(base, r *native.EventRules, ownDefault bool) *native.EventRules {
 	out := *r
 	if out.Allow == nil {
 		out.Allow = base.Allow
 	}
-	if out.DefaultMaxBytes == 0 {
+	if !ownDefault {
 		out.DefaultMaxBytes = base.DefaultMaxBytes
 	}
 	if len(base.MaxBytes) > 0 {

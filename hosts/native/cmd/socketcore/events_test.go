@@ -56,6 +56,14 @@ func TestEventsFlags(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v (%v)\nwant %+v", got, err, want)
 	}
+	// "*:0" in a namespace's section lifts the default bound of every
+	// namespace there (0: no bound)
+	got, err = eventRulesFrom(t, "--event-max-bytes", "*:1000;/admin=*:0;/chat=typing:10")
+	want = map[string]native.EventRules{"*": {DefaultMaxBytes: 1000}, "/admin": {},
+		"/chat": {MaxBytes: map[string]int{"typing": 10}, DefaultMaxBytes: 1000}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v (%v)\nwant %+v", got, err, want)
+	}
 	// a namespace without rules for every namespace keeps its own alone
 	got, err = eventRulesFrom(t, "--allow-events", "/=chat", "--event-policy", "disconnect")
 	want = map[string]native.EventRules{"/": {Allow: []string{"chat"}, OnRefused: native.LimitDisconnect}}
