@@ -4,6 +4,7 @@ import (
 	"compress/flate"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -398,7 +399,8 @@ func (z *inflaters) inflate(p []byte, limit int) ([]byte, error) {
 // joins them.
 func readLimited(r io.Reader, hint, limit int) ([]byte, error) {
 	var chunks [][]byte
-	total := 0 // bytes in chunks
+	total := 0                        // bytes in chunks
+	limit = min(limit, math.MaxInt-1) // limit+1 below must not wrap
 	buf := make([]byte, min(max(hint*4, 512), limit+1))
 	n := 0
 	for {
@@ -424,6 +426,10 @@ func readLimited(r io.Reader, hint, limit int) ([]byte, error) {
 			return nil, errInflatedTooBig
 		}
 		if chunks == nil {
+			if n < len(buf)/2 {
+				// the first guess was large: keep only what the message is
+				return append([]byte(nil), buf[:n]...), nil
+			}
 			return buf[:n:n], nil
 		}
 		out := make([]byte, 0, total+n)

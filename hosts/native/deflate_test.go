@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -475,4 +476,28 @@ type limitSink struct {
 func (s *limitSink) message(bin bool, data []byte) {
 	s.longest = max(s.longest, len(data))
 	s.recordSink.message(bin, data)
+}
+
+// TestInflateHugeLimit: a limit of math.MaxInt ("no limit") inflates
+// instead of wrapping limit+1 into a negative length; a small message
+// inflated with a large first guess keeps no oversized buffer; and
+// Options bound MaxHTTPBufferSize so that no reader sees such a limit.
+func TestInflateHugeLimit(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	w.Write([]byte("hello hello hello"))
+	w.Flush()
+	p := bytes.TrimSuffix(buf.Bytes(), deflateTail[:])
+	out, err := (&inflaters{}).inflate(p, math.MaxInt)
+	if err != nil || string(out) != "hello hello hello" {
+		t.Fatalf("inflate with limit MaxInt: %q %v", out, err)
+	}
+	if cap(out) > 2*len(out) {
+		t.Fatalf("a %d-byte message kept a %d-byte buffer", len(out), cap(out))
+	}
+	o := Options{MaxHTTPBufferSize: math.MaxInt}
+	o.init()
+	if o.MaxHTTPBufferSize != math.MaxInt32 {
+		t.Fatalf("MaxHTTPBufferSize %d", o.MaxHTTPBufferSize)
+	}
 }

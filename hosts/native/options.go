@@ -3,6 +3,7 @@ package native
 import (
 	"crypto/rand"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -159,6 +160,9 @@ func (o *Options) init() {
 	if o.MaxHTTPBufferSize <= 0 {
 		o.MaxHTTPBufferSize = 1_000_000
 	}
+	// "no limit" written as a huge number: bounded so that limit+1 (the
+	// polling body's reader, the inflater) cannot wrap
+	o.MaxHTTPBufferSize = min(o.MaxHTTPBufferSize, math.MaxInt32)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
