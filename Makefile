@@ -52,7 +52,7 @@ fuzz:
 	  ./core/sio:FuzzDecodeMsgpack ./core/sio:FuzzMsgpackTranscode ./core/internal/msgpack:FuzzReader ./core:FuzzServerMsgpack \
 	  ./core/internal/jsontext:FuzzValidate ./core/internal/jsontext:FuzzQuote \
 	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord ./core/client:FuzzClientInputs \
-	  ./adapter/wire:FuzzDecode; do \
+	  ./adapter/wire:FuzzDecode ./adapter/postgres:FuzzDecode; do \
 	  pkg=$${pkg_target%%:*}; t=$${pkg_target##*:}; \
 	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
