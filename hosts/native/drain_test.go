@@ -91,6 +91,13 @@ func TestShutdownRefusesNewSessionsAndFinishesAcks(t *testing.T) {
 	if _, res, err := dialWS(t, hs, "", nil); !errors.Is(err, websocket.ErrBadHandshake) || res.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("WebSocket handshake while draining: %v %v", err, res)
 	}
+	// both refusals are counted, apart from the Forbidden ones
+	eventually(t, "the refusals to be counted", func() bool {
+		return srv.Metrics().ConnectionErrors[errDraining] == ReasonCount{"Server is shutting down", 2}
+	})
+	if n := srv.Metrics().ConnectionErrors[4].Count; n != 0 {
+		t.Fatalf("%d drain refusals counted as Forbidden", n)
+	}
 
 	// the existing sessions are served
 	post, err := http.Post(hs.URL+"/socket.io/?EIO=4&transport=polling&sid="+sid, "text/plain;charset=UTF-8", strings.NewReader("40"))

@@ -163,6 +163,8 @@ func (t *transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if t.draining.Load() && r.URL.Query().Get("sid") == "" {
 		refuseDraining(w) // drain.go
+		ws := isWebSocketRequest(r)
+		t.d.post(func(clock.Instant) { t.d.refused(errDraining, connectionErrors[errDraining], ws) })
 		return
 	}
 	isWS := isWebSocketRequest(r)

@@ -45,9 +45,10 @@ type Metrics struct {
 	// "Transport unknown" (code 0), "Session ID unknown" (1), "Bad
 	// handshake method" (2), "Bad request" (3), "Forbidden" (4: also
 	// Options.AllowRequest and CORS refusals), "Unsupported protocol
-	// version" (5), then "other": any other error status the machine
+	// version" (5), "Server is shutting down" (the 503s of a draining
+	// server, Shutdown), then "other": any other error status the machine
 	// answered (413 for a polling body over MaxHTTPBufferSize, 400 for an
-	// overlapping poll, ...). Always 7 entries, in that order.
+	// overlapping poll, ...). Always 8 entries, in that order.
 	ConnectionErrors []ReasonCount
 
 	// Namespaces are the sockets and rooms of every namespace, sorted by
@@ -198,10 +199,14 @@ var connectionErrors = [...]string{
 	"Bad request",
 	"Forbidden",
 	"Unsupported protocol version",
+	"Server is shutting down", // 503 while draining (drain.go): code 4 on the wire
 	"other",
 }
 
-const errOther = len(connectionErrors) - 1
+const (
+	errDraining = len(connectionErrors) - 2
+	errOther    = len(connectionErrors) - 1
+)
 
 // errorCode reads the Engine.IO error of a refusal the machine answered:
 // {"code":N,...} for a request, the bare message (text/html) for a refused
@@ -209,7 +214,7 @@ const errOther = len(connectionErrors) - 1
 func errorCode(body []byte) int {
 	const prefix = `{"code":`
 	if len(body) > len(prefix)+1 && string(body[:len(prefix)]) == prefix {
-		if c := int(body[len(prefix)]) - '0'; c >= 0 && c < errOther && body[len(prefix)+1] == ',' {
+		if c := int(body[len(prefix)]) - '0'; c >= 0 && c < errDraining && body[len(prefix)+1] == ',' {
 			return c
 		}
 		return errOther
