@@ -25,7 +25,9 @@
 //
 // A message that carries binary (types 3, 9, 10, 12, as Node tests them) or
 // whose JSON has payloadThreshold bytes or more (default 8000; a NOTIFY
-// payload must be shorter than 8000 bytes) goes whole, as msgpack, into
+// payload must be shorter than 8000 bytes; Node sends one of exactly
+// payloadThreshold bytes by NOTIFY, which PostgreSQL refuses at 8000)
+// goes whole, as msgpack, into
 // the attachment table (tableName, default socket_io_attachments: id
 // bigserial, created_at timestamptz, payload bytea); the NOTIFY then
 // carries {"uid","type","attachmentId":"<id>"}, and receivers SELECT the
@@ -72,12 +74,25 @@
 // # Connections
 //
 // The adapter publishes, reads attachments and cleans up through a
-// pgxpool.Pool, and LISTENs on a connection of its own made with the pool's
-// settings. When that connection breaks, the adapter logs it, makes a new
+// pgxpool.Pool, and LISTENs on a connection of its own taken from the pool
+// (Acquire, then Hijack: the pool's BeforeConnect and AfterConnect hooks
+// apply, as with Node's pool.connect()). When that connection breaks, or
+// goes silent (nothing arrived on it for heartbeatTimeout, although this
+// server's own heartbeats come back on it every heartbeatInterval, and a
+// ping of up to heartbeatTimeout, 1 to 5 s, failed: a partition or a NAT
+// that forgot the connection, no reset), the adapter logs it, makes a new
 // one after 1 to 3 s (as Node), LISTENs again on every channel and sends
 // INITIAL_HEARTBEAT on each namespace, so that the others answer and are
-// counted again. NOTIFYs sent while it was disconnected are lost for this
+// counted again. While it cannot hear, it sends no heartbeats: the others
+// stop counting it after their heartbeatTimeout, and their requests do not
+// wait for it. NOTIFYs sent while it was disconnected are lost for this
 // server (PostgreSQL delivers only to the sessions listening when the
 // sender commits), as they are for Node; publishing goes on meanwhile
 // through the pool.
+//
+// A namespace whose channel cannot be LISTENed on (not valid UTF-8, a NUL
+// byte, more than 63 bytes, or refused by PostgreSQL) fails its
+// AddNamespace, and only it. Close sends nothing after ADAPTER_CLOSE: it
+// stops the heartbeats and waits for the sends under way first, so that no
+// server counts this one again.
 package postgres

@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	"math/big"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/socketcore/socketcore/adapter"
@@ -24,10 +27,11 @@ import (
 // Options configure an Adapter. Zero values are Node's defaults.
 type Options struct {
 	// Pool is the PostgreSQL connection pool the adapter publishes with,
-	// fetches attachments with and cleans the attachment table with; its
-	// connection settings also make the adapter's own LISTEN connection.
-	// The adapter never closes it. Without a Pool, ConnString makes one
-	// (closed by Close).
+	// fetches attachments with and cleans the attachment table with; the
+	// adapter's own LISTEN connection is also taken from it (Acquire, then
+	// Hijack: the pool's BeforeConnect and AfterConnect hooks apply, as
+	// Node's pool.connect()). The adapter never closes it. Without a Pool,
+	// ConnString makes one (closed by Close).
 	Pool       *pgxpool.Pool
 	ConnString string
 	// ChannelPrefix is Node's channelPrefix (default "socket.io"): a
@@ -39,7 +43,9 @@ type Options struct {
 	TableName string
 	// PayloadThreshold is Node's payloadThreshold (default 8000): messages
 	// whose JSON has this many bytes or more go through the table. More
-	// than 8000 is 8000 (PostgreSQL's limit; Node lets such a NOTIFY fail).
+	// than 8000 is 8000 (PostgreSQL's limit; Node lets such a NOTIFY fail,
+	// and sends one of exactly payloadThreshold bytes by NOTIFY, refused
+	// at 8000).
 	PayloadThreshold int
 	// CleanupInterval is Node's cleanupInterval (default 30 s): how often
 	// the attachments older than that are deleted.
@@ -47,7 +53,10 @@ type Options struct {
 	// HeartbeatInterval and HeartbeatTimeout are socket.io-adapter's
 	// (defaults 5 s and 10 s): each server announces itself every
 	// HeartbeatInterval on each namespace, and counts the servers heard
-	// from within HeartbeatTimeout.
+	// from within HeartbeatTimeout. When nothing arrived on the LISTEN
+	// connection for HeartbeatTimeout (this server's own heartbeats come
+	// back on it), the adapter pings it, and makes a new one when the ping
+	// fails.
 	HeartbeatInterval time.Duration
 	HeartbeatTimeout  time.Duration
 	// Receive takes the other servers' messages (required).
@@ -66,17 +75,28 @@ type Adapter struct {
 	codec   Codec
 	pool    *pgxpool.Pool
 	ownPool bool
-	connCfg *pgx.ConnConfig
 	table   string
 	opts    Options
 	receive adapter.Receive
 	log     *slog.Logger
 
-	ctx    context.Context // cancelled by Close
+	ctx    context.Context // cancelled by Close, after ADAPTER_CLOSE
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed atomic.Bool
 	recvMu sync.Mutex // one Receive at a time
+
+	// sendMu orders the sends of Publish, AddNamespace and the listener
+	// (read-locked, each checking closed under it) before Close's
+	// ADAPTER_CLOSE (write-locked): nothing is published after it.
+	sendMu sync.RWMutex
+	// hbStop stops the heartbeats goroutine (Close, before ADAPTER_CLOSE);
+	// hbDone is closed when it returned.
+	hbStop, hbDone chan struct{}
+	// listening is true while the LISTEN connection is up and LISTENs on
+	// every channel: heartbeats are only sent then, so that no server
+	// counts this one while it cannot hear.
+	listening atomic.Bool
 
 	mu        sync.Mutex
 	nsps      map[string]*nspState // by namespace; guarded by mu
@@ -92,7 +112,8 @@ type Adapter struct {
 
 type nspState struct {
 	listening bool
-	ready     chan struct{}        // closed on the first successful LISTEN
+	ready     chan struct{}        // closed on the first successful LISTEN, or when it was refused (err)
+	err       error                // PostgreSQL refused the LISTEN; guarded by Adapter.mu
 	nodes     map[string]time.Time // other servers' uids, last heard
 }
 
@@ -115,6 +136,9 @@ func New(ctx context.Context, opts Options) (*Adapter, error) {
 	}
 	if !tableName.MatchString(opts.TableName) {
 		return nil, fmt.Errorf("postgres adapter: TableName %q: want name or schema.name of letters, digits, _ and $", opts.TableName)
+	}
+	if err := checkChannel(opts.ChannelPrefix); err != nil {
+		return nil, fmt.Errorf("postgres adapter: ChannelPrefix: %w", err)
 	}
 	if opts.CleanupInterval <= 0 {
 		opts.CleanupInterval = 30 * time.Second
@@ -147,7 +171,6 @@ func New(ctx context.Context, opts Options) (*Adapter, error) {
 		codec:     Codec{Prefix: opts.ChannelPrefix, UID: uid, Threshold: opts.PayloadThreshold},
 		pool:      pool,
 		ownPool:   own,
-		connCfg:   pool.Config().ConnConfig.Copy(),
 		table:     opts.TableName,
 		opts:      opts,
 		receive:   opts.Receive,
@@ -155,6 +178,8 @@ func New(ctx context.Context, opts Options) (*Adapter, error) {
 		nsps:      make(map[string]*nspState),
 		byChannel: make(map[string]string),
 		hb:        make(chan string, 64),
+		hbStop:    make(chan struct{}),
+		hbDone:    make(chan struct{}),
 	}
 	fail := func(err error) (*Adapter, error) {
 		if own {
@@ -165,7 +190,7 @@ func New(ctx context.Context, opts Options) (*Adapter, error) {
 	if err := a.createTable(ctx); err != nil {
 		return fail(err)
 	}
-	conn, err := pgx.ConnectConfig(ctx, a.connCfg)
+	conn, err := a.connect(ctx)
 	if err != nil {
 		return fail(fmt.Errorf("postgres adapter: LISTEN connection: %w", err))
 	}
@@ -207,8 +232,31 @@ func (a *Adapter) createTable(ctx context.Context) error {
 	return fmt.Errorf("postgres adapter: creating table %s: %w", a.table, err)
 }
 
+// connect takes a connection of the pool for LISTEN, the pool's hooks
+// applied; the adapter closes it.
+func (a *Adapter) connect(ctx context.Context) (*pgx.Conn, error) {
+	c, err := a.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Hijack(), nil
+}
+
 // maxChannel is the longest channel name PostgreSQL takes (NAMEDATALEN-1).
 const maxChannel = 63
+
+// checkChannel refuses what cannot be a channel: PostgreSQL refuses a
+// LISTEN on invalid UTF-8, and pgx.Identifier drops NUL bytes (the LISTEN
+// would be on another channel than pg_notify's).
+func checkChannel(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%q is not valid UTF-8", s)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%q holds a NUL byte", s)
+	}
+	return nil
+}
 
 // AddNamespace LISTENs on <prefix>#<nsp> and waits until PostgreSQL
 // confirmed it, then announces this server (INITIAL_HEARTBEAT): the others
@@ -224,18 +272,10 @@ func (a *Adapter) AddNamespace(ctx context.Context, nsp string) error {
 	if len(ch) > maxChannel {
 		return fmt.Errorf("postgres adapter: channel %q is longer than PostgreSQL's %d bytes", ch, maxChannel)
 	}
-	a.mu.Lock()
-	st, ok := a.nsps[nsp]
-	if !ok {
-		st = &nspState{ready: make(chan struct{}), nodes: make(map[string]time.Time)}
-		a.nsps[nsp] = st
-		a.byChannel[ch] = nsp
-		a.pending = append(a.pending, ch)
-		if a.interrupt != nil {
-			a.interrupt()
-		}
+	if err := checkChannel(ch); err != nil {
+		return fmt.Errorf("postgres adapter: channel: %w", err)
 	}
-	a.mu.Unlock()
+	st, added := a.register(nsp, ch)
 	select {
 	case <-st.ready:
 	case <-a.ctx.Done():
@@ -243,10 +283,47 @@ func (a *Adapter) AddNamespace(ctx context.Context, nsp string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("postgres adapter: LISTEN %s: %w", ch, ctx.Err())
 	}
-	if !ok {
-		return a.notify(ctx, ch, a.codec.Heartbeat(TypeInitialHeartbeat, nsp))
+	a.mu.Lock()
+	err := st.err
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if added {
+		return a.sendUnlessClosed(func() error {
+			return a.notify(ctx, ch, a.codec.Heartbeat(TypeInitialHeartbeat, nsp))
+		})
 	}
 	return nil
+}
+
+// register makes nsp's state and has the listener LISTEN on ch, unless nsp
+// is known (added false).
+func (a *Adapter) register(nsp, ch string) (st *nspState, added bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if st := a.nsps[nsp]; st != nil {
+		return st, false
+	}
+	st = &nspState{ready: make(chan struct{}), nodes: make(map[string]time.Time)}
+	a.nsps[nsp] = st
+	a.byChannel[ch] = nsp
+	a.pending = append(a.pending, ch)
+	if a.interrupt != nil {
+		a.interrupt()
+	}
+	return st, true
+}
+
+// sendUnlessClosed runs send unless the adapter is closed, before Close's
+// ADAPTER_CLOSE (see sendMu).
+func (a *Adapter) sendUnlessClosed(send func() error) error {
+	a.sendMu.RLock()
+	defer a.sendMu.RUnlock()
+	if a.closed.Load() {
+		return ErrClosed
+	}
+	return send()
 }
 
 // Publish sends m to the other servers: pg_notify on the namespace's
@@ -264,11 +341,11 @@ func (a *Adapter) Publish(ctx context.Context, m cw.ClusterMessage) error {
 	if err != nil {
 		return err
 	}
-	if err := a.send(ctx, out); err != nil {
+	err = a.sendUnlessClosed(func() error { return a.send(ctx, out) })
+	if err != nil && err != ErrClosed {
 		a.publishErrors.Add(1)
-		return err
 	}
-	return nil
+	return err
 }
 
 func (a *Adapter) send(ctx context.Context, out Outgoing) error {
@@ -311,11 +388,17 @@ func (a *Adapter) ServerCount(ctx context.Context, nsp string) (int, error) {
 // Close announces the departure of this server on each namespace
 // (ADAPTER_CLOSE, within a second), stops the goroutines and closes the
 // LISTEN connection, and the pool when the adapter made it. Receive is not
-// called after Close returns.
+// called after Close returns. Nothing is published after ADAPTER_CLOSE:
+// Close first waits for the heartbeat and the Publish calls under way (a
+// NOTIFY cancelled in flight might still be committed after it), so that
+// no server counts this one again.
 func (a *Adapter) Close() error {
 	if !a.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	close(a.hbStop)
+	<-a.hbDone
+	a.sendMu.Lock() // the sends under way are done; the later ones see closed
 	a.mu.Lock()
 	nsps := make([]string, 0, len(a.nsps))
 	for nsp, st := range a.nsps {
@@ -331,6 +414,7 @@ func (a *Adapter) Close() error {
 		}
 	}
 	cancel()
+	a.sendMu.Unlock()
 	a.cancel()
 	a.wg.Wait()
 	if a.ownPool {
@@ -339,30 +423,47 @@ func (a *Adapter) Close() error {
 	return nil
 }
 
+// pingTimeout bounds the ping of a LISTEN connection on which nothing
+// arrived for HeartbeatTimeout: HeartbeatTimeout, within 1 to 5 s.
+func (a *Adapter) pingTimeout() time.Duration {
+	return min(max(a.opts.HeartbeatTimeout, time.Second), 5*time.Second)
+}
+
 // listen owns the LISTEN connection: it waits for notifications, LISTENs
 // on new channels, and reconnects (after 1 to 3 s, as Node) when the
-// connection breaks. NOTIFYs sent while it is down are lost: PostgreSQL
-// only delivers to the sessions listening at commit time.
+// connection breaks, or goes silent: nothing arrived for HeartbeatTimeout
+// (this server's heartbeats come back every HeartbeatInterval) and a ping
+// failed. NOTIFYs sent while it is down are lost: PostgreSQL only delivers
+// to the sessions listening at commit time; heartbeats are not sent
+// meanwhile.
 func (a *Adapter) listen(conn *pgx.Conn) {
 	defer a.wg.Done()
+	defer a.listening.Store(false)
 	defer func() {
 		if conn != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			conn.Close(ctx)
-			cancel()
+			a.drop(conn)
 		}
 	}()
-	fresh := true // conn has not LISTENed on the known channels yet
+	fresh := true       // conn has not LISTENed on the known channels yet
+	var alive time.Time // when conn last proved alive (a notification, a ping)
+	lost := func(what string, err error) {
+		a.listening.Store(false)
+		a.log.Warn("postgres adapter: "+what+", reconnecting (messages sent meanwhile are lost)", "err", err)
+		a.drop(conn)
+		conn = nil
+	}
 	for a.ctx.Err() == nil {
 		if conn == nil {
 			if !a.sleep(reconnectDelay()) {
 				return
 			}
 			ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
-			c, err := pgx.ConnectConfig(ctx, a.connCfg)
+			c, err := a.connect(ctx)
 			cancel()
 			if err != nil {
-				a.log.Warn("postgres adapter: LISTEN connection failed, retrying", "err", err)
+				if a.ctx.Err() == nil {
+					a.log.Warn("postgres adapter: LISTEN connection failed, retrying", "err", err)
+				}
 				continue
 			}
 			conn, fresh = c, true
@@ -379,58 +480,88 @@ func (a *Adapter) listen(conn *pgx.Conn) {
 		}
 		a.pending = nil
 		a.mu.Unlock()
-		if err := a.listenTo(conn, chans); err != nil {
+		chans, err := a.listenTo(conn, chans)
+		if err != nil {
 			if a.ctx.Err() != nil {
 				return
 			}
-			a.log.Warn("postgres adapter: LISTEN failed, reconnecting", "err", err)
 			a.mu.Lock()
 			a.pending = nil
 			a.mu.Unlock()
-			a.drop(conn)
-			conn = nil
+			lost("LISTEN failed", err)
 			continue
 		}
-		if fresh && a.reconnects.Load() > 0 && len(chans) > 0 {
-			// Back after a gap: announce this server again, so that the
-			// others answer and are counted again.
-			for _, ch := range chans {
-				a.mu.Lock()
-				nsp := a.byChannel[ch]
-				a.mu.Unlock()
-				ctx, cancel := context.WithTimeout(a.ctx, 5*time.Second)
-				if err := a.notify(ctx, ch, a.codec.Heartbeat(TypeInitialHeartbeat, nsp)); err != nil {
-					a.log.Warn("postgres adapter: INITIAL_HEARTBEAT failed", "nsp", nsp, "err", err)
-				}
-				cancel()
+		if fresh {
+			alive = time.Now()
+			a.listening.Store(true)
+			if a.reconnects.Load() > 0 && len(chans) > 0 {
+				a.announce(chans)
 			}
+			fresh = false
 		}
-		fresh = false
+		if time.Since(alive) >= a.opts.HeartbeatTimeout {
+			// Nothing came, not even this server's heartbeats: a
+			// connection broken without a word (a partition, a NAT that
+			// forgot it) looks like this. No heartbeats until it answers.
+			a.listening.Store(false)
+			ctx, cancel := context.WithTimeout(a.ctx, a.pingTimeout())
+			err := conn.Ping(ctx)
+			cancel()
+			if a.ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				lost(fmt.Sprintf("LISTEN connection silent for %v and its ping failed", a.opts.HeartbeatTimeout), err)
+				continue
+			}
+			alive = time.Now()
+			a.listening.Store(true)
+		}
 		a.mu.Lock()
 		if len(a.pending) > 0 {
 			a.mu.Unlock()
 			continue
 		}
-		ctx, cancel := context.WithCancel(a.ctx)
+		ctx, cancel := context.WithDeadline(a.ctx, alive.Add(a.opts.HeartbeatTimeout))
 		a.interrupt = cancel
 		a.mu.Unlock()
 		n, err := conn.WaitForNotification(ctx)
 		a.mu.Lock()
 		a.interrupt = nil
 		a.mu.Unlock()
-		interrupted := ctx.Err() != nil
+		interrupted := ctx.Err() != nil // AddNamespace, or the liveness check is due
 		cancel()
 		switch {
 		case err == nil:
+			alive = time.Now()
 			a.handle(n.Channel, []byte(n.Payload))
 		case a.ctx.Err() != nil:
 			return
 		case interrupted && !conn.IsClosed():
-			// AddNamespace: LISTEN on its channel
+			// AddNamespace: LISTEN on its channel; or the liveness check
 		default:
-			a.log.Warn("postgres adapter: LISTEN connection lost, reconnecting (messages sent meanwhile are lost)", "err", err)
-			a.drop(conn)
-			conn = nil
+			lost("LISTEN connection lost", err)
+		}
+	}
+}
+
+// announce sends INITIAL_HEARTBEAT on the namespaces of chans, back after a
+// gap, so that the others answer and are counted again.
+func (a *Adapter) announce(chans []string) {
+	for _, ch := range chans {
+		a.mu.Lock()
+		nsp := a.byChannel[ch]
+		a.mu.Unlock()
+		err := a.sendUnlessClosed(func() error {
+			ctx, cancel := context.WithTimeout(a.ctx, 5*time.Second)
+			defer cancel()
+			return a.notify(ctx, ch, a.codec.Heartbeat(TypeInitialHeartbeat, nsp))
+		})
+		if err == ErrClosed {
+			return
+		}
+		if err != nil {
+			a.log.Warn("postgres adapter: INITIAL_HEARTBEAT failed", "nsp", nsp, "err", err)
 		}
 	}
 }
@@ -441,15 +572,25 @@ func (a *Adapter) drop(conn *pgx.Conn) {
 	cancel()
 }
 
-// listenTo LISTENs on chans and marks their namespaces ready.
-func (a *Adapter) listenTo(conn *pgx.Conn, chans []string) error {
+// listenTo LISTENs on chans and marks their namespaces ready; it returns
+// the channels listened to. A channel PostgreSQL refuses (the connection
+// staying fine) is forgotten and its AddNamespace fails; any other error
+// is the connection's.
+func (a *Adapter) listenTo(conn *pgx.Conn, chans []string) ([]string, error) {
+	ok := chans[:0:0]
 	for _, ch := range chans {
 		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
 		_, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize())
 		cancel()
-		if err != nil {
-			return fmt.Errorf("LISTEN %s: %w", ch, err)
+		var pgErr *pgconn.PgError
+		if err != nil && errors.As(err, &pgErr) && !conn.IsClosed() && a.ctx.Err() == nil {
+			a.refused(ch, fmt.Errorf("postgres adapter: LISTEN %s: %w", ch, err))
+			continue
 		}
+		if err != nil {
+			return nil, fmt.Errorf("LISTEN %s: %w", ch, err)
+		}
+		ok = append(ok, ch)
 		a.mu.Lock()
 		if st := a.nsps[a.byChannel[ch]]; st != nil && !st.listening {
 			st.listening = true
@@ -457,7 +598,31 @@ func (a *Adapter) listenTo(conn *pgx.Conn, chans []string) error {
 		}
 		a.mu.Unlock()
 	}
-	return nil
+	return ok, nil
+}
+
+// refused forgets a channel PostgreSQL would not LISTEN on, failing the
+// AddNamespace calls waiting for it.
+func (a *Adapter) refused(ch string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	nsp, known := a.byChannel[ch]
+	if !known {
+		return
+	}
+	delete(a.byChannel, ch)
+	st := a.nsps[nsp]
+	delete(a.nsps, nsp)
+	if st == nil {
+		return
+	}
+	if st.listening {
+		// it was LISTENed on before: the namespace no longer hears
+		a.log.Error("postgres adapter: namespace no longer listened to", "nsp", nsp, "err", err)
+		return
+	}
+	st.err = err
+	close(st.ready)
 }
 
 func reconnectDelay() time.Duration {
@@ -566,14 +731,19 @@ func truncate(b []byte) string {
 }
 
 // heartbeats sends a HEARTBEAT on each namespace every HeartbeatInterval,
-// and at once when another server announced itself.
+// and at once when another server announced itself, while the LISTEN
+// connection is up. Close stops it (hbStop) and waits for the send under
+// way before its ADAPTER_CLOSE.
 func (a *Adapter) heartbeats() {
 	defer a.wg.Done()
+	defer close(a.hbDone)
 	t := time.NewTicker(a.opts.HeartbeatInterval)
 	defer t.Stop()
 	for {
 		var nsps []string
 		select {
+		case <-a.hbStop:
+			return
 		case <-a.ctx.Done():
 			return
 		case nsp := <-a.hb:
@@ -588,7 +758,16 @@ func (a *Adapter) heartbeats() {
 			a.mu.Unlock()
 		}
 		for _, nsp := range nsps {
-			ctx, cancel := context.WithTimeout(a.ctx, a.opts.HeartbeatInterval)
+			select {
+			case <-a.hbStop:
+				return
+			default:
+			}
+			if !a.listening.Load() {
+				break // deaf: nobody should count this server
+			}
+			// Not cancelled by hbStop: Close waits for it.
+			ctx, cancel := context.WithTimeout(a.ctx, heartbeatSendTimeout)
 			err := a.notify(ctx, a.codec.Channel(nsp), a.codec.Heartbeat(TypeHeartbeat, nsp))
 			cancel()
 			if err != nil && a.ctx.Err() == nil {
@@ -597,6 +776,9 @@ func (a *Adapter) heartbeats() {
 		}
 	}
 }
+
+// heartbeatSendTimeout bounds one heartbeat's NOTIFY.
+const heartbeatSendTimeout = 5 * time.Second
 
 // cleanup deletes, every CleanupInterval, the attachments older than that
 // (Node's cleanup query; every server runs it).

@@ -190,7 +190,7 @@ func (c *clusterFlags) apply(o *native.Options) error {
 		o.Recovery = &native.Recovery{MaxDisconnectionDuration: c.recovery, Shared: c.recoveryShared && c.redisURL != ""}
 	}
 	if c.postgres.url != "" {
-		return c.postgres.apply(o, c.redisURL)
+		return c.postgres.apply(o, c)
 	}
 	if c.redisURL == "" {
 		return nil

@@ -42,13 +42,22 @@ func (f *postgresFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.heartbeatTimeout, "postgres-heartbeat-timeout", 10*time.Second, "a server not heard from for this long is no longer counted (heartbeatTimeout)")
 }
 
-// apply sets o.Adapter when --postgres is given; redis is --redis's value.
-func (f *postgresFlags) apply(o *native.Options, redis string) error {
+// apply sets o.Adapter when --postgres is given; c holds the Redis flags,
+// refused with it rather than ignored (--recovery-shared, true by default,
+// does not apply either: recovery stays in each server's memory).
+func (f *postgresFlags) apply(o *native.Options, c *clusterFlags) error {
 	if f.url == "" {
 		return nil
 	}
-	if redis != "" {
+	switch {
+	case c.redisURL != "":
 		return errors.New("--redis and --postgres: choose one cluster")
+	case c.sharded:
+		return errors.New("--redis-sharded is Redis's: it does not apply to --postgres")
+	case c.subscription != "":
+		return errors.New("--redis-subscription-mode is Redis's: it does not apply to --postgres")
+	case c.specific:
+		return errors.New("--redis-specific-response-channel is Redis's: it does not apply to --postgres")
 	}
 	cfg, err := pgxpool.ParseConfig(f.url)
 	if err != nil {

@@ -47,6 +47,12 @@ func TestPostgresFlags(t *testing.T) {
 		!strings.Contains(err.Error(), "choose one") {
 		t.Errorf("--redis with --postgres: %v", err)
 	}
+	for _, redisOnly := range [][]string{{"--redis-sharded"}, {"--redis-subscription-mode", "static"}, {"--redis-specific-response-channel"}} {
+		if _, err := clusterFrom(t, append([]string{"--postgres", postgresURL()}, redisOnly...)...); err == nil ||
+			!strings.Contains(err.Error(), redisOnly[0]) {
+			t.Errorf("%s with --postgres: %v", redisOnly[0], err)
+		}
+	}
 	if _, err := clusterFrom(t, "--postgres", "postgres://%zz"); err == nil || !strings.Contains(err.Error(), "--postgres") {
 		t.Errorf("bad URL: %v", err)
 	}
