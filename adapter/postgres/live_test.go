@@ -3,79 +3,26 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	cw "github.com/socketcore/socketcore/core/wire"
+	"github.com/socketcore/socketcore/internal/pgtest"
 )
 
 // These tests need PostgreSQL: PG_URL, or postgres://postgres@127.0.0.1:5432/test.
 
-func pgURL() string {
-	if u := os.Getenv("PG_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test"
-}
-
 // wait bounds every single wait of the tests.
 const wait = 10 * time.Second
-
-// testPool connects to the test database, failing loudly when it is absent.
-func testPool(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, pgURL())
-	if err == nil {
-		err = pool.Ping(ctx)
-	}
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s (%v): these tests need a real PostgreSQL there (or set PG_URL); "+
-			"install it with `apt-get install postgresql` and allow trust auth on 127.0.0.1 for database test, "+
-			"or: docker run --rm -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test postgres:15", pgURL(), err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
-
-// unique returns a prefix and a table of the test's own, the table dropped
-// at the end.
-func unique(t *testing.T) (prefix, table string) {
-	t.Helper()
-	var b [5]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	s := hex.EncodeToString(b[:])
-	table = "sio_test_" + s
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, pgURL())
-		if err == nil {
-			_, err = conn.Exec(ctx, "DROP TABLE IF EXISTS "+table)
-			conn.Close(ctx)
-		}
-		if err != nil {
-			t.Errorf("dropping %s: %v", table, err)
-		}
-	})
-	return "siotest-" + s, table
-}
 
 // inbox collects what an adapter received.
 type inbox struct {
@@ -169,8 +116,8 @@ func countIs(t *testing.T, a *Adapter, n int) {
 
 func TestAdapterLive(t *testing.T) {
 	before := runtime.NumGoroutine()
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	inA, inB := newInbox(), newInbox()
 	a := newTestAdapter(t, pool, prefix, table, inA)
 	b := newTestAdapter(t, pool, prefix, table, inB)
@@ -259,8 +206,8 @@ func TestAdapterLive(t *testing.T) {
 // A server that stops sending (its heartbeats stop) leaves the count after
 // HeartbeatTimeout.
 func TestHeartbeatTimeout(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	a := newTestAdapter(t, pool, prefix, table, newInbox())
 	b := newTestAdapter(t, pool, prefix, table, newInbox())
 	countIs(t, a, 2)
@@ -275,17 +222,17 @@ func TestOptions(t *testing.T) {
 	ctx := context.Background()
 	recv := func(cw.ClusterMessage) {}
 	for _, o := range []Options{
-		{ConnString: pgURL()}, // no Receive
-		{Receive: recv},       // no pool
-		{Receive: recv, ConnString: pgURL(), TableName: "x; DROP TABLE y"},
+		{ConnString: pgtest.URL()}, // no Receive
+		{Receive: recv},            // no pool
+		{Receive: recv, ConnString: pgtest.URL(), TableName: "x; DROP TABLE y"},
 	} {
 		if a, err := New(ctx, o); err == nil {
 			a.Close()
 			t.Errorf("%+v: no error", o)
 		}
 	}
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	a := newTestAdapter(t, pool, prefix, table, newInbox())
 	if err := a.AddNamespace(ctx, "/"+strings.Repeat("n", 80)); err == nil {
 		t.Error("a channel longer than 63 bytes was accepted")
@@ -299,8 +246,8 @@ func TestOptions(t *testing.T) {
 // A namespace added while the LISTEN connection waits (the listener is
 // interrupted to LISTEN on it) is counted and receives.
 func TestLaterNamespace(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	inA, inB := newInbox(), newInbox()
 	a := newTestAdapter(t, pool, prefix, table, inA)
 	b := newTestAdapter(t, pool, prefix, table, inB)
@@ -328,8 +275,8 @@ func TestLaterNamespace(t *testing.T) {
 // Garbage on the channel and in the table is dropped and counted; the
 // messages after it still arrive.
 func TestGarbage(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	in := newInbox()
 	a := newTestAdapter(t, pool, prefix, table, in)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	cw "github.com/socketcore/socketcore/core/wire"
+	"github.com/socketcore/socketcore/internal/pgtest"
 )
 
 // adapterWith makes an adapter on pool with o's heartbeat settings and
@@ -63,14 +64,14 @@ func (s *syncBuffer) String() string {
 // ADAPTER_CLOSE. Each round, a marker sent by c after b.Close returned
 // tells when a has read everything b sent.
 func TestClosedServerNotCountedAgain(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	inA := newInbox()
 	slow := Options{HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: time.Minute}
 	a := adapterWith(t, pool, prefix, table, inA, slow)
 	c := adapterWith(t, pool, prefix, table, newInbox(), slow)
 	countIs(t, a, 2)
-	bpool := testPool(t)
+	bpool := pgtest.Pool(t)
 	ctx := context.Background()
 	const rounds = 40
 	judged := 0
@@ -111,8 +112,8 @@ func TestClosedServerNotCountedAgain(t *testing.T) {
 // A namespace whose channel PostgreSQL refuses fails its AddNamespace, and
 // only it: the listener neither reconnects nor stops hearing the others.
 func TestRefusedNamespace(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	inA := newInbox()
 	a := newTestAdapter(t, pool, prefix, table, inA)
 	b := newTestAdapter(t, pool, prefix, table, newInbox())
@@ -162,8 +163,8 @@ func TestRefusedNamespace(t *testing.T) {
 // Quotes, spaces and capitals: LISTEN (a quoted identifier) and
 // pg_notify (a string) name the same channel.
 func TestOddNamespace(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	inA, inB := newInbox(), newInbox()
 	a := newTestAdapter(t, pool, prefix, table, inA)
 	b := newTestAdapter(t, pool, prefix, table, inB)
@@ -187,8 +188,8 @@ func TestOddNamespace(t *testing.T) {
 // Namespaces added while messages stream in (each interrupts the
 // listener's wait) lose and reorder none of them.
 func TestInterruptedListenerLosesNothing(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	inA := newInbox()
 	a := newTestAdapter(t, pool, prefix, table, inA)
 	b := newTestAdapter(t, pool, prefix, table, newInbox())
@@ -225,10 +226,10 @@ func TestInterruptedListenerLosesNothing(t *testing.T) {
 // that forgot it: no RST) is noticed; the server stops announcing itself
 // while it cannot hear, and comes back once it can.
 func TestSilentListenConnection(t *testing.T) {
-	prefix, table := unique(t)
+	prefix, table := pgtest.Unique(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	cfg, err := pgxpool.ParseConfig(pgURL())
+	cfg, err := pgxpool.ParseConfig(pgtest.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestSilentListenConnection(t *testing.T) {
 	})
 	inA, inB := newInbox(), newInbox()
 	a := adapterWith(t, apool, prefix, table, inA, qa)
-	b := adapterWith(t, testPool(t), prefix, table, inB, quick)
+	b := adapterWith(t, pgtest.Pool(t), prefix, table, inB, quick)
 	countIs(t, b, 2)
 
 	// Every connection that LISTENs (a's, and those it makes again) stops

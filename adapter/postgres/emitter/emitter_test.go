@@ -2,27 +2,17 @@ package emitter
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/socketcore/socketcore/adapter/postgres"
 	cw "github.com/socketcore/socketcore/core/wire"
+	"github.com/socketcore/socketcore/internal/pgtest"
 )
-
-func pgURL() string {
-	if u := os.Getenv("PG_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test"
-}
 
 func TestErrors(t *testing.T) {
 	var e Emitter
@@ -42,22 +32,12 @@ func TestErrors(t *testing.T) {
 func TestMessages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, pgURL())
-	if err == nil {
-		err = pool.Ping(ctx)
-	}
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s (%v): start it (apt-get install postgresql; trust auth on 127.0.0.1, database test) or set PG_URL", pgURL(), err)
-	}
-	defer pool.Close()
-	var b [5]byte
-	rand.Read(b[:])
-	prefix, table := "emtest-"+hex.EncodeToString(b[:]), "sio_emtest_"+hex.EncodeToString(b[:])
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	if _, err := pool.Exec(ctx, "CREATE TABLE "+table+" (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)"); err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Exec(context.Background(), "DROP TABLE "+table)
-	l, err := pgx.Connect(ctx, pgURL())
+	l, err := pgx.Connect(ctx, pgtest.URL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,7 +32,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/socketcore/socketcore/adapter"
@@ -52,56 +49,6 @@ func TestMain(m *testing.M) {
 
 // wait bounds every single wait of the tests.
 const wait = 10 * time.Second
-
-func pgURL() string {
-	if u := os.Getenv("PG_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test"
-}
-
-// testPool connects to the test database, failing loudly when it is absent.
-func testPool(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, pgURL())
-	if err == nil {
-		err = pool.Ping(ctx)
-	}
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s (%v): these tests need a real PostgreSQL there (or set PG_URL); "+
-			"install it with `apt-get install postgresql` and allow trust auth on 127.0.0.1 for database test, "+
-			"or: docker run --rm -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test postgres:15", pgURL(), err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
-
-// unique returns a channel prefix and an attachment table of the test's
-// own; the table is dropped at the end.
-func unique(t *testing.T) (prefix, table string) {
-	t.Helper()
-	var b [5]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	s := hex.EncodeToString(b[:])
-	table = "sio_cluster_" + s
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, pgURL())
-		if err == nil {
-			_, err = conn.Exec(ctx, "DROP TABLE IF EXISTS "+table)
-			conn.Close(ctx)
-		}
-		if err != nil {
-			t.Errorf("dropping %s: %v", table, err)
-		}
-	})
-	return "pgtest-" + s, table
-}
 
 // startGo starts a Go server of the cluster, named name, with the
 // application, on a loopback httptest listener.

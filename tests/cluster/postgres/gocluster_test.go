@@ -16,6 +16,7 @@ import (
 
 	pgemitter "github.com/socketcore/socketcore/adapter/postgres/emitter"
 	"github.com/socketcore/socketcore/hosts/native"
+	"github.com/socketcore/socketcore/internal/pgtest"
 	"github.com/socketcore/socketcore/internal/proctest"
 )
 
@@ -234,8 +235,8 @@ func counted(t *testing.T, n int, peers ...*peer) {
 // TestGoCluster: three Go servers on one PostgreSQL, a client on each,
 // every cluster operation from every server, then adapter/postgres/emitter.
 func TestGoCluster(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	urlA, _ := startGo(t, pool, prefix, table, "go-a")
 	urlB, _ := startGo(t, pool, prefix, table, "go-b")
 	urlC, _ := startGo(t, pool, prefix, table, "go-c")
@@ -385,15 +386,15 @@ func TestGoCluster(t *testing.T) {
 // it logs its uid, is counted, its client gets the cluster's broadcasts and
 // is found and disconnected by the others.
 func TestCommand(t *testing.T) {
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	url, _ := startGo(t, pool, prefix, table, "go")
 	g := dial(t, url, "go", true)
 
 	port := proctest.FreePort(t)
 	var out proctest.SyncBuffer
 	cmd := exec.Command(proctest.Socketcore(t), "serve", "--addr", "127.0.0.1:"+strconv.Itoa(port),
-		"--postgres", pgURL(), "--postgres-channel-prefix", prefix, "--postgres-table", table,
+		"--postgres", pgtest.URL(), "--postgres-channel-prefix", prefix, "--postgres-table", table,
 		"--postgres-heartbeat-interval", "500ms")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = append(os.Environ(), "SOCKETCORE_DEBUG=socketcore:cluster")

@@ -16,6 +16,7 @@ import (
 
 	pgemitter "github.com/socketcore/socketcore/adapter/postgres/emitter"
 	"github.com/socketcore/socketcore/internal/nodetest"
+	"github.com/socketcore/socketcore/internal/pgtest"
 )
 
 // TestMixedCluster: a Go server (this process) and a Node server on the
@@ -35,13 +36,13 @@ func TestMixedCluster(t *testing.T) {
 			t.Fatalf("tests/cluster/postgres/node_modules/%s missing: run `npm ci` in tests/cluster/postgres (`make test-postgres` does)", pkg)
 		}
 	}
-	pool := testPool(t)
-	prefix, table := unique(t)
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
 	url, _ := startGo(t, pool, prefix, table, "go")
 
 	cmd := exec.Command(node, filepath.Join(dir, "mixed.mjs"))
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PG_URL="+pgURL(), "SIO_PREFIX="+prefix, "SIO_TABLE="+table, "SIO_GO_URL="+url)
+	cmd.Env = append(os.Environ(), "PG_URL="+pgtest.URL(), "SIO_PREFIX="+prefix, "SIO_TABLE="+table, "SIO_GO_URL="+url)
 	cmd.WaitDelay = 2 * time.Second
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
