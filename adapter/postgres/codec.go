@@ -212,7 +212,7 @@ func notificationOf(top wire.Map) (Notification, error) {
 				return n, malformed("nsp is %T", kv.Value)
 			}
 		case "type":
-			t, ok := intOf(kv.Value)
+			t, ok := wire.Int(kv.Value)
 			if !ok || t < 0 || t > math.MaxInt32 {
 				return n, malformed("type %v", kv.Value)
 			}
@@ -227,7 +227,7 @@ func notificationOf(top wire.Map) (Notification, error) {
 				}
 				n.AttachmentID = id
 			default:
-				id, ok := intOf(x)
+				id, ok := wire.Int(x)
 				if !ok || id <= 0 {
 					return n, malformed("attachmentId %v", x)
 				}
@@ -319,26 +319,4 @@ func (c Codec) decodeParsed(nsp string, body []byte, top wire.Map) (Decoded, err
 	}
 	d.Msg = sd.Msg
 	return d, nil
-}
-
-func intOf(v wire.Value) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case uint64:
-		if x <= math.MaxInt64 {
-			return int64(x), true
-		}
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return int64(x), true
-		}
-	case float32:
-		return intOf(float64(x))
-	case interface{ Int64() (int64, error) }: // json.Number
-		if i, err := x.Int64(); err == nil {
-			return i, true
-		}
-	}
-	return 0, false
 }

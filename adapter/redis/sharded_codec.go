@@ -321,7 +321,7 @@ func (c ShardedCodec) Decode(nsp string, payload []byte) (Decoded, error) {
 	for _, kv := range top {
 		switch kv.Key {
 		case "type":
-			n, ok := intValue(kv.Value)
+			n, ok := wire.Int(kv.Value)
 			if !ok || n < 0 || n > math.MaxInt32 {
 				return Decoded{}, malformed("type %v", kv.Value)
 			}
@@ -396,7 +396,7 @@ func (c ShardedCodec) Decode(nsp string, payload []byte) (Decoded, error) {
 		for _, kv := range pm {
 			switch kv.Key {
 			case "type":
-				n, ok := intValue(kv.Value)
+				n, ok := wire.Int(kv.Value)
 				if !ok {
 					return d, malformed("packet type %v", kv.Value)
 				}
@@ -478,7 +478,7 @@ func (c ShardedCodec) Decode(nsp string, payload []byte) (Decoded, error) {
 	case shBroadcastClientCount:
 		m.Type = cw.ClusterBroadcastClientCount
 		cv, _ := get("clientCount")
-		n, ok := intValue(cv)
+		n, ok := wire.Int(cv)
 		if !ok || n < 0 || n > math.MaxInt32 {
 			return d, malformed("bad clientCount %v", cv)
 		}
@@ -591,30 +591,4 @@ func clusterSocket(v wire.Value) (cw.ClusterSocket, error) {
 	}
 	s.Rooms = nonNil(s.Rooms)
 	return s, nil
-}
-
-// intValue reads an integral number of any wire kind.
-func intValue(v wire.Value) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case uint64:
-		if x <= math.MaxInt64 {
-			return int64(x), true
-		}
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return int64(x), true
-		}
-	case float32:
-		return intValue(float64(x))
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i, true
-		}
-		if f, err := strconv.ParseFloat(string(x), 64); err == nil {
-			return intValue(f)
-		}
-	}
-	return 0, false
 }

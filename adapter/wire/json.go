@@ -38,7 +38,7 @@ func fillPlaceholders(v Value, atts [][]byte, depth int) (Value, error) {
 	case Map:
 		if p, _ := x.Get("_placeholder"); p == true {
 			n, _ := x.Get("num")
-			i, ok := toInt(n)
+			i, ok := Int(n)
 			if !ok || i < 0 || i >= int64(len(atts)) {
 				return nil, errPlaceholder
 			}

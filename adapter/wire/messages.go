@@ -64,7 +64,7 @@ func (o Opts) Timeout() (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return toInt(v)
+	return Int(v)
 }
 
 // Broadcast is the msgpack message [uid, packet, opts] on
@@ -586,29 +586,36 @@ func smallInt(v Value) (int, error) {
 }
 
 func intOf(v Value) (int64, error) {
-	n, ok := toInt(v)
+	n, ok := Int(v)
 	if !ok {
 		return 0, errShape
 	}
 	return n, nil
 }
 
-func toInt(v Value) (int64, bool) {
+// Int reads an integral number of any wire kind (a JSON number, msgpack's
+// integers and floats): false for anything else, a fraction, or a value
+// out of int64's range.
+func Int(v Value) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x), true
+		}
 	case float64:
 		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
 			return int64(x), true
 		}
 	case float32:
-		return toInt(float64(x))
+		return Int(float64(x))
 	case json.Number:
 		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
 			return i, true
 		}
 		if f, err := strconv.ParseFloat(string(x), 64); err == nil {
-			return toInt(f)
+			return Int(f)
 		}
 	}
 	return 0, false
