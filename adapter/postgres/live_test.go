@@ -17,6 +17,7 @@ import (
 
 	cw "github.com/socketcore/socketcore/core/wire"
 	"github.com/socketcore/socketcore/internal/pgtest"
+	"github.com/socketcore/socketcore/internal/proctest"
 )
 
 // These tests need PostgreSQL: PG_URL, or postgres://postgres@127.0.0.1:5432/test.
@@ -94,16 +95,7 @@ func newTestAdapter(t *testing.T, pool *pgxpool.Pool, prefix, table string, in *
 // eventually retries cond until it holds, for at most wait.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	for end := time.Now().Add(wait); ; {
-		ok, saw := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s; last saw %s", what, saw)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.Eventually(t, wait, what, cond)
 }
 
 func countIs(t *testing.T, a *Adapter, n int) {

@@ -1,14 +1,21 @@
 // Package nodetest finds what the tests that run Node.js need: the
 // repository root (where node_modules is) and the node binary with the npm
-// packages a test uses. A missing one fails the test with what to install;
-// it is never skipped.
+// packages a test uses, and a script started with pipes (Start), or run as
+// a server until it says it is ready (Server). A missing one fails the test
+// with what to install; it is never skipped.
 package nodetest
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // RepoRoot is the directory of go.mod above the test's working directory.
@@ -44,4 +51,87 @@ func Node(t testing.TB, root string, pkgs ...string) string {
 		}
 	}
 	return node
+}
+
+// Start starts cmd (a Node script, its Dir, Env and Stderr set) with a pipe
+// to its stdin and one from its stdout, failing the test when it cannot.
+func Start(t testing.TB, cmd *exec.Cmd) (stdin io.WriteCloser, stdout io.ReadCloser) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err = cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", cmd.Path, err)
+	}
+	return stdin, stdout
+}
+
+// Server runs cmd, node with a server script (its Dir and Env set), as the
+// server name, and returns its URL, http://127.0.0.1:P, once it prints the line
+// {"type":"ready","port":P}; a line {"type":"error","message":M} is logged.
+// At the end of the test its stdin is closed, on which the script exits
+// (it is killed after 3s); its stderr is logged when it failed or the
+// test did.
+func Server(t testing.TB, cmd *exec.Cmd, name string) string {
+	t.Helper()
+	script := filepath.Base(cmd.Path)
+	if len(cmd.Args) > 1 {
+		script = filepath.Base(cmd.Args[1]) // node <script> ...
+	}
+	cmd.WaitDelay = 2 * time.Second
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdin, stdout := Start(t, cmd)
+	type readyLine struct {
+		Type    string `json:"type"`
+		Port    int    `json:"port"`
+		Message string `json:"message"`
+	}
+	ready := make(chan readyLine, 1)
+	exited := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<16), 1<<20)
+		for sc.Scan() {
+			var l readyLine
+			if json.Unmarshal(sc.Bytes(), &l) != nil {
+				continue
+			}
+			switch l.Type {
+			case "ready":
+				ready <- l
+			case "error":
+				t.Logf("%s: %s", name, l.Message) // trouble reported by the Node side
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		stdin.Close() // the script exits when stdin closes
+		var err error
+		select {
+		case err = <-exited:
+		case <-time.After(3 * time.Second):
+			cmd.Process.Kill()
+			err = <-exited
+		}
+		if err != nil || (t.Failed() && stderr.Len() > 0) {
+			t.Logf("%s exited (%v); stderr:\n%s", name, err, stderr.String())
+		}
+	})
+	select {
+	case l := <-ready:
+		return fmt.Sprintf("http://127.0.0.1:%d", l.Port)
+	case err := <-exited:
+		exited <- err
+		t.Fatalf("%s: %s exited before it was ready (%v):\n%s", name, script, err, stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s: %s not ready within 15s", name, script)
+	}
+	return ""
 }

@@ -1,8 +1,9 @@
 // Package proctest gives the tests that run the socketcore command as a
 // separate process (tests/cluster/...) what they all need: the command
 // built from source once per test binary, a loopback port that is free,
-// and a buffer the process's output can be written to while the test
-// reads it. A build that fails fails the test; it is never skipped.
+// a buffer the process's output can be written to while the test reads
+// it, and Eventually, to wait for what a process or a cluster does. A
+// build that fails fails the test; it is never skipped.
 package proctest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Package is the import path, relative to the repository root, of the
@@ -116,4 +118,20 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Eventually retries cond every 20ms until it holds, for at most within,
+// then fails the test; cond also says what it saw, for the failure.
+func Eventually(tb testing.TB, within time.Duration, what string, cond func() (bool, string)) {
+	tb.Helper()
+	for end := time.Now().Add(within); ; {
+		ok, saw := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(end) {
+			tb.Fatalf("timed out after %v waiting for %s; last saw %s", within, what, saw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

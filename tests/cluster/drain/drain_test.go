@@ -183,16 +183,7 @@ func cleanRedis(rdb *redis.Client, prefix string) {
 
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	for end := time.Now().Add(wait); ; {
-		ok, saw := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s; last saw %s", wait, what, saw)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.Eventually(t, wait, what, cond)
 }
 
 // ---- the broadcaster: a third server of the cluster, in the test ------------------
@@ -416,17 +407,7 @@ func startClients(t *testing.T, node, root, url string, modes []string) *clients
 	cmd.Dir = root
 	stderr := &proctest.SyncBuffer{}
 	cmd.Stderr = stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout := nodetest.Start(t, cmd)
 	read := make(chan struct{})
 	go func() {
 		defer close(read)

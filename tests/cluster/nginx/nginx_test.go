@@ -611,17 +611,8 @@ func startClients(t *testing.T, node, root, url string, specs []clientSpec) *cli
 	cmd.Dir = root
 	stderr := &proctest.SyncBuffer{}
 	cmd.Stderr = stderr
-	var err error
-	if cl.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	var stdout io.ReadCloser
+	cl.stdin, stdout = nodetest.Start(t, cmd)
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
@@ -748,14 +739,5 @@ func (cl *clients) waitOne(i int, what string, cond func(s *clientState) bool) {
 
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	for end := time.Now().Add(wait); ; {
-		ok, saw := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s; last saw %s", wait, what, saw)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.Eventually(t, wait, what, cond)
 }

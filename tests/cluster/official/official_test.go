@@ -15,7 +15,6 @@
 package official_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -315,67 +314,7 @@ func startNode(t *testing.T, node, root, key, name string) string {
 	cmd := exec.Command(node, filepath.Join(root, "tests", "cluster", "official", "server.mjs"), key, name)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "REDIS_URL="+redistest.URL())
-	cmd.WaitDelay = 2 * time.Second
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting node: %v", err)
-	}
-	type readyLine struct {
-		Type    string `json:"type"`
-		Port    int    `json:"port"`
-		Message string `json:"message"`
-	}
-	ready := make(chan readyLine, 1)
-	exited := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<16), 1<<20)
-		for sc.Scan() {
-			var l readyLine
-			if json.Unmarshal(sc.Bytes(), &l) != nil {
-				continue
-			}
-			switch l.Type {
-			case "ready":
-				ready <- l
-			case "error":
-				t.Logf("%s: %s", name, l.Message) // Redis trouble, reported by the Node side
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		stdin.Close() // server.mjs exits when stdin closes
-		var err error
-		select {
-		case err = <-exited:
-		case <-time.After(3 * time.Second):
-			cmd.Process.Kill()
-			err = <-exited
-		}
-		if err != nil || (t.Failed() && stderr.Len() > 0) {
-			t.Logf("%s exited (%v); stderr:\n%s", name, err, stderr.String())
-		}
-	})
-	select {
-	case l := <-ready:
-		return fmt.Sprintf("http://127.0.0.1:%d", l.Port)
-	case err := <-exited:
-		exited <- err
-		t.Fatalf("%s: server.mjs exited before it was ready (%v):\n%s", name, err, stderr.String())
-	case <-time.After(15 * time.Second):
-		t.Fatalf("%s: server.mjs not ready within 15s", name)
-	}
-	return ""
+	return nodetest.Server(t, cmd, name)
 }
 
 // ---- the test ----------------------------------------------------------------

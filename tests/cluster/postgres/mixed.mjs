@@ -1,6 +1,6 @@
 // The Node side of the mixed PostgreSQL cluster test (mixed_test.go): a
 // socket.io 4.8.4 server "node" on the official @socket.io/postgres-adapter
-// 0.5.0 running the application of app_test.go, official socket.io-client
+// 0.5.0 running the application of internal/clustertest (App), official socket.io-client
 // 4.8.4 clients on it and on the Go server "go", and both emitters. It asks
 // each server for every cluster operation and checks what every client
 // received, then exits 0, or 1 with what differs.

@@ -67,16 +67,7 @@ const wait = 10 * time.Second
 
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	for end := time.Now().Add(wait); ; {
-		ok, saw := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s; last saw %s", wait, what, saw)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.Eventually(t, wait, what, cond)
 }
 
 func within[T any](t *testing.T, ch <-chan T, what string) T {
