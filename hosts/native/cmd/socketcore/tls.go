@@ -20,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,62 @@ type tlsFlags struct {
 	// debug level: scanners and clients without a certificate under mTLS
 	// would flood warnings); nil: the standard logger.
 	log *slog.Logger
+	// reloadEvery is how often a handshake looks whether the certificate
+	// files changed (0: every minute; tests make it shorter).
+	reloadEvery time.Duration
+}
+
+// certFiles serves the certificate of --tls-cert/--tls-key and takes a new
+// one when either file changes (a renewal by certbot, a rotated secret
+// volume), without a restart: a handshake looks at the files'
+// modification times at most every `every`; a pair that does not load
+// (half written, mismatched) leaves the previous one in use, and is tried
+// again at the next look.
+type certFiles struct {
+	cert, key string
+	log       *slog.Logger
+	every     time.Duration
+
+	mu              sync.Mutex
+	pair            *tls.Certificate
+	certMod, keyMod time.Time
+	checked         time.Time
+}
+
+// load reads the pair and remembers the files' modification times.
+func (c *certFiles) load() error {
+	cs, err1 := os.Stat(c.cert)
+	ks, err2 := os.Stat(c.key)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	pair, err := tls.LoadX509KeyPair(c.cert, c.key)
+	if err != nil {
+		return err
+	}
+	c.pair, c.certMod, c.keyMod = &pair, cs.ModTime(), ks.ModTime()
+	return nil
+}
+
+// get is the tls.Config's GetCertificate.
+func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); now.Sub(c.checked) >= c.every {
+		c.checked = now
+		cs, err1 := os.Stat(c.cert)
+		ks, err2 := os.Stat(c.key)
+		if err1 == nil && err2 == nil && (!cs.ModTime().Equal(c.certMod) || !ks.ModTime().Equal(c.keyMod)) {
+			if err := c.load(); err != nil {
+				if c.log != nil {
+					c.log.Warn("socketcore: the TLS certificate changed but does not load; serving the previous one", "cert", c.cert, "err", err)
+				}
+			} else if c.log != nil {
+				c.log.Info("socketcore: TLS certificate reloaded", "cert", c.cert)
+			}
+		}
+	}
+	return c.pair, nil
 }
 
 func (f *tlsFlags) register(fs *flag.FlagSet) {
@@ -53,11 +110,14 @@ func (f *tlsFlags) config() (*tls.Config, error) {
 	if f.cert == "" || f.key == "" {
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
-	pair, err := tls.LoadX509KeyPair(f.cert, f.key)
-	if err != nil {
+	files := &certFiles{cert: f.cert, key: f.key, log: f.log, every: f.reloadEvery}
+	if files.every == 0 {
+		files.every = time.Minute
+	}
+	if err := files.load(); err != nil {
 		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{GetCertificate: files.get, MinVersion: tls.VersionTLS12}
 	if f.clientCA != "" {
 		pem, err := os.ReadFile(f.clientCA)
 		if err != nil {

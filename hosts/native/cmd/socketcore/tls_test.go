@@ -312,3 +312,53 @@ func TestTLSErrorsToSlog(t *testing.T) {
 		t.Fatalf("handshake error logged as %q", got)
 	}
 }
+
+// A renewed certificate (the files replaced) is served without a restart;
+// one that does not load leaves the previous one in use.
+func TestTLSReload(t *testing.T) {
+	p := newTestPKI(t)
+	var logs proctest.SyncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	base := serveTLS(t, &tlsFlags{cert: p.certFile, key: p.keyFile, log: log, reloadEvery: time.Nanosecond}, "127.0.0.1:0")
+	served := func() *x509.Certificate {
+		t.Helper()
+		c, err := tls.Dial("tcp", strings.TrimPrefix(base, "https://"), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0]
+	}
+	first := served()
+	renewed := newTestPKI(t) // another pair, as a renewal brings
+	later := time.Now().Add(time.Minute)
+	for _, f := range [][2]string{{renewed.certFile, p.certFile}, {renewed.keyFile, p.keyFile}} {
+		b, err := os.ReadFile(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f[1], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(f[1], later, later) // a modification time that surely differs
+	}
+	second := served()
+	if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		t.Fatal("the renewed certificate is not served")
+	}
+	if !strings.Contains(logs.String(), "TLS certificate reloaded") {
+		t.Fatalf("logs: %q", logs.String())
+	}
+	// a half-written renewal: the previous pair stays
+	if err := os.WriteFile(p.certFile, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later = later.Add(time.Minute)
+	os.Chtimes(p.certFile, later, later)
+	if got := served(); got.SerialNumber.Cmp(second.SerialNumber) != 0 {
+		t.Fatal("a certificate that does not load replaced the one in use")
+	}
+	if !strings.Contains(logs.String(), "does not load") {
+		t.Fatalf("logs: %q", logs.String())
+	}
+}
