@@ -28,12 +28,13 @@ func TestCompressFlags(t *testing.T) {
 		z    *native.Deflate
 		h    *native.HTTPCompression
 	}{
-		{nil, nil, &native.HTTPCompression{Threshold: 1024}},
-		{[]string{"--per-message-deflate"}, &native.Deflate{Threshold: 1024}, &native.HTTPCompression{Threshold: 1024}},
+		{nil, nil, &native.HTTPCompression{Threshold: 1024, Level: 6}},
+		{[]string{"--per-message-deflate"}, &native.Deflate{Threshold: 1024, Level: 6}, &native.HTTPCompression{Threshold: 1024, Level: 6}},
 		{[]string{"--per-message-deflate", "--per-message-deflate-threshold", "0", "--http-compression-threshold", "0"},
-			&native.Deflate{Threshold: -1}, &native.HTTPCompression{Threshold: -1}},
-		{[]string{"--per-message-deflate-threshold", "10", "--http-compression=false"}, nil, &native.HTTPCompression{Disable: true, Threshold: 1024}},
-		{[]string{"--http-compression-threshold", "4096"}, nil, &native.HTTPCompression{Threshold: 4096}},
+			&native.Deflate{Threshold: -1, Level: 6}, &native.HTTPCompression{Threshold: -1, Level: 6}},
+		{[]string{"--per-message-deflate-threshold", "10", "--http-compression=false"}, nil, &native.HTTPCompression{Disable: true, Threshold: 1024, Level: 6}},
+		{[]string{"--http-compression-threshold", "4096"}, nil, &native.HTTPCompression{Threshold: 4096, Level: 6}},
+		{[]string{"--per-message-deflate", "--compression-level", "1"}, &native.Deflate{Threshold: 1024, Level: 1}, &native.HTTPCompression{Threshold: 1024, Level: 1}},
 	} {
 		o, err := compressFrom(t, c.args...)
 		if err != nil || !reflect.DeepEqual(o.PerMessageDeflate, c.z) || !reflect.DeepEqual(o.HTTPCompression, c.h) {
@@ -43,6 +44,8 @@ func TestCompressFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"--per-message-deflate-threshold", "-1"},
 		{"--http-compression-threshold", "-5"},
+		{"--compression-level", "0"},
+		{"--compression-level", "10"},
 	} {
 		if _, err := compressFrom(t, bad...); err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(bad[0], "--")) {
 			t.Errorf("%v: error %v", bad, err)
