@@ -7,6 +7,7 @@ package nodetest
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -134,4 +135,27 @@ func Server(t testing.TB, cmd *exec.Cmd, name string) string {
 		t.Fatalf("%s: %s not ready within 15s", name, script)
 	}
 	return ""
+}
+
+// RunJSON runs node (from Node) with the script at path below root and
+// args, within a minute, and decodes the one JSON line it prints into out;
+// a script that fails or prints something else fails the test with its
+// output.
+func RunJSON(t testing.TB, node, root, script string, out any, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, append([]string{filepath.Join(root, script)}, args...)...)
+	cmd.Dir = root
+	b, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("%s %v: %v\n%s%s", script, args, err, b, stderr)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s %v: %q: %v", script, args, b, err)
+	}
 }

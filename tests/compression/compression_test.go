@@ -8,15 +8,11 @@ package compression
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -46,21 +42,7 @@ func official(t *testing.T, scenario, url string, out any) {
 	t.Helper()
 	root := nodetest.RepoRoot(t)
 	node := nodetest.Node(t, root, "socket.io-client", "engine.io-client")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "tests", "compression", "official.mjs"), scenario, url)
-	cmd.Dir = root
-	b, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("official client, %s: %v\n%s%s", scenario, err, b, stderr)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatalf("official client, %s: %q: %v", scenario, b, err)
-	}
+	nodetest.RunJSON(t, node, root, "tests/compression/official.mjs", out, scenario, url)
 }
 
 func TestOfficialClientPerMessageDeflate(t *testing.T) {

@@ -2,25 +2,10 @@
 // compression_test.go as `node official.mjs SCENARIO URL`; it prints one
 // JSON line with what it saw, or exits non-zero.
 import { io } from "socket.io-client";
+import { WAIT, once, connected } from "../lib/official.mjs";
 import { Fetch } from "engine.io-client";
 
 const [scenario, url] = process.argv.slice(2);
-const WAIT = 10000;
-
-function once(emitter, event) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), WAIT);
-    emitter.once(event, (...args) => {
-      clearTimeout(t);
-      resolve(args);
-    });
-  });
-}
-
-async function connected(socket) {
-  const [err] = await Promise.race([once(socket, "connect"), once(socket, "connect_error")]);
-  if (err) throw new Error(`connect_error: ${err.message}`);
-}
 
 // a large, compressible payload of n bytes
 function payload(n, seed) {

@@ -6,11 +6,7 @@
 package events
 
 import (
-	"context"
-	"encoding/json"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -56,22 +52,8 @@ func TestOfficialClientEventRules(t *testing.T) {
 		hs.Close()
 		srv.Close()
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "tests", "events", "official.mjs"), hs.URL)
-	cmd.Dir = root
-	b, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("official client: %v\n%s%s", err, b, stderr)
-	}
 	var got map[string]any
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatalf("official client: %q: %v", b, err)
-	}
+	nodetest.RunJSON(t, node, root, "tests/events/official.mjs", &got, hs.URL)
 	notAllowed := map[string]any{"error": "event not allowed"}
 	tooLarge := func(n int) map[string]any { return map[string]any{"error": "payload too large", "limit": float64(n)} }
 	want := map[string]any{

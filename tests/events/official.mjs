@@ -3,24 +3,9 @@
 // bounds. Run by events_test.go as `node official.mjs URL`; it prints one
 // JSON line with what it saw, or exits non-zero.
 import { io } from "socket.io-client";
+import { WAIT, once, connected } from "../lib/official.mjs";
 
 const [url] = process.argv.slice(2);
-const WAIT = 10000;
-
-function once(emitter, event) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), WAIT);
-    emitter.once(event, (...args) => {
-      clearTimeout(t);
-      resolve(args);
-    });
-  });
-}
-
-async function connected(socket) {
-  const [err] = await Promise.race([once(socket, "connect"), once(socket, "connect_error")]);
-  if (err) throw new Error(`connect_error: ${err.message}`);
-}
 
 const ask = (socket, ...args) => socket.timeout(WAIT).emitWithAck(...args);
 

@@ -6,12 +6,8 @@
 package limits
 
 import (
-	"context"
-	"encoding/json"
 	"net"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -45,21 +41,7 @@ func run(t *testing.T, scenario string, opts native.Options, sndbuf int, setup f
 		hs.Close()
 		srv.Close()
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "tests", "limits", "official.mjs"), scenario, hs.URL)
-	cmd.Dir = root
-	b, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("official client, %s: %v\n%s%s", scenario, err, b, stderr)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatalf("official client, %s: %q: %v", scenario, b, err)
-	}
+	nodetest.RunJSON(t, node, root, "tests/limits/official.mjs", out, scenario, hs.URL)
 }
 
 type smallSendBuffers struct {
