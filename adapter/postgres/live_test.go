@@ -22,6 +22,16 @@ import (
 
 // These tests need PostgreSQL: PG_URL, or postgres://postgres@127.0.0.1:5432/test.
 
+// twoAdapters joins two adapters through a pool, channel prefix and table
+// of the test's own; inA and inB collect what each receives.
+func twoAdapters(t *testing.T) (a, b *Adapter, inA, inB *inbox) {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	prefix, table := pgtest.Unique(t)
+	inA, inB = newInbox(), newInbox()
+	return newTestAdapter(t, pool, prefix, table, inA), newTestAdapter(t, pool, prefix, table, inB), inA, inB
+}
+
 // wait bounds every single wait of the tests.
 const wait = 10 * time.Second
 
@@ -238,11 +248,7 @@ func TestOptions(t *testing.T) {
 // A namespace added while the LISTEN connection waits (the listener is
 // interrupted to LISTEN on it) is counted and receives.
 func TestLaterNamespace(t *testing.T) {
-	pool := pgtest.Pool(t)
-	prefix, table := pgtest.Unique(t)
-	inA, inB := newInbox(), newInbox()
-	a := newTestAdapter(t, pool, prefix, table, inA)
-	b := newTestAdapter(t, pool, prefix, table, inB)
+	a, b, _, inB := twoAdapters(t)
 	countIs(t, a, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()

@@ -163,11 +163,7 @@ func TestRefusedNamespace(t *testing.T) {
 // Quotes, spaces and capitals: LISTEN (a quoted identifier) and
 // pg_notify (a string) name the same channel.
 func TestOddNamespace(t *testing.T) {
-	pool := pgtest.Pool(t)
-	prefix, table := pgtest.Unique(t)
-	inA, inB := newInbox(), newInbox()
-	a := newTestAdapter(t, pool, prefix, table, inA)
-	b := newTestAdapter(t, pool, prefix, table, inB)
+	a, b, inA, _ := twoAdapters(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	const nsp = `/Chat "q" x`
