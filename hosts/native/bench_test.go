@@ -47,27 +47,7 @@ func BenchmarkFrameReader(b *testing.B) {
 // broadcast; see ns/delivery.
 func BenchmarkBroadcastWrite(b *testing.B) {
 	const conns = 64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	var wg, drain sync.WaitGroup
-	cs := make([]*wsConn, conns)
-	for i := range cs {
-		client, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		server, err := ln.Accept()
-		if err != nil {
-			b.Fatal(err)
-		}
-		drain.Add(1)
-		go func() { defer drain.Done(); io.Copy(io.Discard, client); client.Close() }()
-		cs[i] = &wsConn{id: wire.ConnID(i + 1), wg: &wg, writeTTL: 10e9}
-		cs[i].attach(server)
-	}
+	cs, closeAll := loopbackConns(b, conns, nil)
 	frames := []wire.Frame{{Data: []byte(`42["tick",{"seq":1,"ts":1234567890,"t":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}]`)}}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -80,11 +60,43 @@ func BenchmarkBroadcastWrite(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/conns, "ns/delivery")
 	b.StopTimer()
-	for _, c := range cs {
-		c.closeAfterWrites()
+	closeAll()
+}
+
+// loopbackConns makes n server-side WebSockets (ids 1..n, deflate as
+// given) on loopback TCP whose clients discard what they read; closeAll
+// closes them once their writes are done, and waits for the writers and
+// readers.
+func loopbackConns(b *testing.B, n int, deflate *wsDeflate) (cs []*wsConn, closeAll func()) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
 	}
-	wg.Wait()
-	drain.Wait()
+	defer ln.Close()
+	wg, drain := &sync.WaitGroup{}, &sync.WaitGroup{}
+	cs = make([]*wsConn, n)
+	for i := range cs {
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		server, err := ln.Accept()
+		if err != nil {
+			b.Fatal(err)
+		}
+		drain.Add(1)
+		go func() { defer drain.Done(); io.Copy(io.Discard, client); client.Close() }()
+		cs[i] = &wsConn{id: wire.ConnID(i + 1), wg: wg, writeTTL: 10e9, deflate: deflate}
+		cs[i].attach(server)
+	}
+	return cs, func() {
+		for _, c := range cs {
+			c.closeAfterWrites()
+		}
+		wg.Wait()
+		drain.Wait()
+	}
 }
 
 // BenchmarkEchoRoundTrip is one event with an ack through the whole native

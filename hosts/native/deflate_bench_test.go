@@ -2,10 +2,7 @@ package native
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/socketcore/socketcore/core/clock"
@@ -31,38 +28,18 @@ func BenchmarkBroadcastDeflate(b *testing.B) {
 }
 
 func benchBroadcast(b *testing.B, mode string, conns int, frames []wire.Frame) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+	var cfg *wsDeflate
+	if mode != "plain" {
+		cfg = newWSDeflate(&Deflate{})
 	}
-	defer ln.Close()
-	cfg := newWSDeflate(&Deflate{})
-	var wg, drain sync.WaitGroup
+	cs, closeAll := loopbackConns(b, conns, cfg)
 	d := newDriver(&scriptedMachine{}, nil)
 	ids := make([]wire.ConnID, conns)
-	cs := make([]*wsConn, conns)
-	for i := range cs {
-		client, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		server, err := ln.Accept()
-		if err != nil {
-			b.Fatal(err)
-		}
-		drain.Add(1)
-		go func() { defer drain.Done(); io.Copy(io.Discard, client); client.Close() }()
-		ids[i] = wire.ConnID(i + 1)
-		cs[i] = &wsConn{id: ids[i], wg: &wg, writeTTL: 10e9}
-		if mode != "plain" {
-			cs[i].deflate = cfg
-		}
-		cs[i].attach(server)
-	}
 	d.call(func(clock.Instant) {
 		d.writeQueueLimit = 1 << 20
 		for i, c := range cs {
-			d.ws[ids[i]] = c
+			ids[i] = c.id
+			d.ws[c.id] = c
 		}
 	})
 	var before uint64
@@ -86,11 +63,7 @@ func benchBroadcast(b *testing.B, mode string, conns int, frames []wire.Frame) {
 	d.call(func(clock.Instant) { after = d.z.messages })
 	b.ReportMetric(float64(after-before)/float64(b.N), "compressions/op")
 	d.stop()
-	for _, c := range cs {
-		c.closeAfterWrites()
-	}
-	wg.Wait()
-	drain.Wait()
+	closeAll()
 }
 
 // tickEvent is a 4 KB Socket.IO event of JSON quotes.
