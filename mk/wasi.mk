@@ -19,7 +19,7 @@ pushpin-install:
 	  || { echo "could not install pushpin: run 'apt-get install -y pushpin' as root (Debian/Ubuntu), then make test-wasi"; exit 1; }; }
 
 test-wasi: node_modules/.package-lock.json pushpin-install
-	$(GO) test -tags pushpin -count=1 -timeout 5m ./hosts/wasi/...
+	$(GO) test -tags pushpin -count=1 -timeout 10m ./hosts/wasi/...
 
 # Round trip and broadcast throughput, native server vs the WASI handler
 # behind Pushpin (warm and per request), websocket and polling, in one run.

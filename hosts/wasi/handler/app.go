@@ -16,11 +16,18 @@ import (
 // timer) is a map entry, so the whole state can be carried between
 // instances.
 
-func appConfig(seed [32]byte) core.Config {
+// appConfig is the core's configuration; store: recovery through the
+// handler's store (an instance per request, recovery.go).
+func appConfig(opts Options, store bool) core.Config {
 	cfg := core.Config{DynamicNamespaces: true}
 	cfg.PingInterval = 500 * time.Millisecond
 	cfg.PingTimeout = 2000 * time.Millisecond
-	cfg.Seed = seed
+	cfg.Seed = opts.Seed
+	if opts.RecoveryWindow > 0 {
+		cfg.RecoveryWindow = opts.RecoveryWindow
+		cfg.RecoveryMaxPackets, cfg.RecoveryMaxBytes = opts.RecoveryMaxPackets, opts.RecoveryMaxBytes
+		cfg.RecoveryStore = store
+	}
 	return cfg
 }
 
@@ -60,6 +67,7 @@ type app struct {
 	GroupOf map[wire.AckRef]wire.AckRef `json:"groupOf,omitempty"` // target's ack ref → group
 
 	perRequest bool
+	recovery   bool // in-memory recovery: the app attaches socket.data to a saved session
 
 	bySID map[wire.SID]map[wire.SocketID]bool // the connected sockets of a session (from Sockets)
 }
@@ -125,6 +133,18 @@ func (a *app) index(id wire.SocketID, sid wire.SID) {
 		a.bySID[sid] = m
 	}
 	m[id] = true
+}
+
+// socketData is a socket's data (JSON), nil if none.
+func (a *app) socketData(id wire.SocketID) []byte {
+	si := a.Sockets[id]
+	if si == nil {
+		si = a.Pending[id]
+	}
+	if si == nil || len(si.Data) == 0 {
+		return nil
+	}
+	return si.Data
 }
 
 func (a *app) unindex(id wire.SocketID) {
@@ -221,6 +241,12 @@ func (a *app) output(now clock.Instant, o wire.Output) {
 			delete(a.BAcks, o.Ref)
 			a.broadcastAckResolved(o, ack)
 		}
+	case wire.Disconnecting:
+		if si := a.Sockets[o.Socket]; a.recovery && si != nil && len(si.Data) > 0 {
+			// kept with its session if it may come back (an error when
+			// the reason is not recoverable: nothing was saved)
+			a.srv.SetRecoveryData(o.Socket, si.Data)
+		}
 	case wire.Disconnected:
 		a.Reasons[o.Socket] = o.Reason
 		a.unindex(o.Socket)
@@ -232,6 +258,9 @@ func (a *app) connectRequested(now clock.Instant, o wire.ConnectRequested) {
 	var auth map[string]any
 	json.Unmarshal(o.Auth, &auth)
 	switch {
+	case o.Recovered:
+		// its middleware ran at its first connection (Node's
+		// skipMiddlewares: true, APP.md)
 	case !o.Known && !dynName.MatchString(o.Nsp):
 		a.srv.RejectConnect(now, o.Socket, "Invalid namespace", nil)
 		return

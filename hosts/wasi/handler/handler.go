@@ -64,6 +64,17 @@ type Options struct {
 	// first; default 60s.
 	HoldTimeout time.Duration
 	Seed        [32]byte
+	// Grip, if set, refuses (403) every request whose Grip-Sig does not
+	// verify, before anything reads it (gripsig.go).
+	Grip *GripVerifier
+	// RecoveryWindow enables connection state recovery (Node's
+	// connectionStateRecovery.maxDisconnectionDuration; 0 is off): in the
+	// core's memory with a warm instance, in the handler's state with an
+	// instance per request (recovery.go). RecoveryMaxPackets and
+	// RecoveryMaxBytes bound the packets kept (defaults 10,000 and 4 MiB).
+	RecoveryWindow     time.Duration
+	RecoveryMaxPackets int
+	RecoveryMaxBytes   int
 }
 
 // Handler is the state of one deployment: the core machine, the
@@ -81,6 +92,7 @@ type Handler struct {
 	Polls    map[wire.SID]*PollState  // polling sessions' holds (poll.go)
 	WSSID    map[wire.ConnID]wire.SID // a WebSocket's session
 	Subs     Subs                     // WebSockets' room and namespace channels (rooms.go)
+	Rec      *RecStore                // per-request recovery store (recovery.go); nil otherwise
 	heldSID  map[wire.ConnID]wire.SID // a held GET's session (from Polls)
 
 	// per call
@@ -105,20 +117,37 @@ type call struct {
 	wsPub  bool // frames for ws go through publishes from now on (rooms.go)
 }
 
-// New creates a handler with a fresh machine.
-func New(opts Options) *Handler {
+// New creates a handler with a fresh machine (a warm instance).
+func New(opts Options) *Handler { return newHandler(opts, false) }
+
+// newHandler creates a handler; perRequest: its state travels between
+// instances (Save, Load).
+func newHandler(opts Options, perRequest bool) *Handler {
 	if opts.Path == "" {
 		opts.Path = "/socket.io/"
 	}
 	if opts.HoldTimeout <= 0 {
 		opts.HoldTimeout = 60 * time.Second
 	}
+	if opts.RecoveryMaxPackets <= 0 {
+		opts.RecoveryMaxPackets = 10_000
+	}
+	if opts.RecoveryMaxBytes <= 0 {
+		opts.RecoveryMaxBytes = 4 << 20
+	}
 	h := &Handler{opts: opts, WS: map[string]wire.ConnID{},
 		Epoch: hex.EncodeToString(opts.Seed[:4]), Polls: map[wire.SID]*PollState{}, WSSID: map[wire.ConnID]wire.SID{},
 		heldSID: map[wire.ConnID]wire.SID{}}
 	h.Subs.init()
-	h.srv = core.NewServer(appConfig(opts.Seed))
+	useStore := perRequest && opts.RecoveryWindow > 0
+	if useStore {
+		h.Rec = &RecStore{}
+		h.Rec.init()
+	}
+	h.srv = core.NewServer(appConfig(opts, useStore))
 	h.app = newApp(h.srv)
+	h.app.perRequest = perRequest
+	h.app.recovery = opts.RecoveryWindow > 0 && !useStore
 	return h
 }
 
@@ -127,7 +156,15 @@ func (h *Handler) Serve(now int64, req Request) Response {
 	h.cur = call{}
 	h.resp = Response{}
 	h.now = now
+	if r := h.opts.refuse(now, req); r != nil {
+		// before anything reads the request or moves the state
+		r.Deadline = int64(h.nextDeadline())
+		return *r
+	}
 	h.gcPolls()
+	if h.Rec != nil {
+		h.Rec.expire(now, h.opts)
+	}
 	t := clock.Instant(now)
 	if req.Tick || (h.Deadline != 0 && t >= h.Deadline) {
 		// a deadline that passed (a tick, or a platform without timers
@@ -339,6 +376,8 @@ func (h *Handler) drain(t clock.Instant) {
 				ps.Closed = true
 			}
 			h.app.output(t, o)
+		case wire.RecoveryRecord, wire.RecoverySession, wire.RecoveryLookup:
+			h.recoveryOutput(t, o) // recovery.go
 		default:
 			h.app.output(t, o)
 		}

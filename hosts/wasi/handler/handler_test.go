@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -74,7 +75,8 @@ func TestSubsExact(t *testing.T) {
 }
 
 // serve runs one request through h (or through a fresh instance restored
-// from its saved state when perRequest), returning the response and the
+// from its saved state when perRequest, with h's options and a seed of its
+// own, as the wasi-handler command makes), returning the response and the
 // handler to use next.
 func serve(t *testing.T, h *Handler, perRequest bool, now int64, req Request) (*Handler, Response) {
 	t.Helper()
@@ -83,7 +85,9 @@ func serve(t *testing.T, h *Handler, perRequest bool, now int64, req Request) (*
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h, err = Load(Options{}, now, st); err != nil {
+		opts := h.opts
+		rand.Read(opts.Seed[:])
+		if h, err = Load(opts, now, st); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,7 +24,8 @@ type savedState struct {
 	WSSID    map[wire.ConnID]wire.SID `json:"wssid,omitempty"`
 	Subs     *Subs                    `json:"subs,omitempty"`
 	App      *app                     `json:"app"`
-	Sessions map[wire.SID][]byte      `json:"sessions"` // core.Server.Snapshot of each open session
+	Rec      *RecStore                `json:"rec,omitempty"` // with recovery (recovery.go)
+	Sessions map[wire.SID][]byte      `json:"sessions"`      // core.Server.Snapshot of each open session
 }
 
 const stateVersion = 2
@@ -33,13 +34,22 @@ const stateVersion = 2
 // snapshotted (closing) are left out: their connections are closed.
 func (h *Handler) Save() ([]byte, error) {
 	st := savedState{Version: stateVersion, NextConn: h.NextConn, WS: h.WS, Epoch: h.Epoch,
-		Polls: h.Polls, WSSID: h.WSSID, Subs: &h.Subs, App: h.app, Sessions: map[wire.SID][]byte{}}
+		Polls: h.Polls, WSSID: h.WSSID, Subs: &h.Subs, App: h.app, Rec: h.Rec, Sessions: map[wire.SID][]byte{}}
 	for _, sid := range h.sessionIDs() {
 		snap, err := h.srv.Snapshot(sid)
 		if err != nil {
 			continue
 		}
 		st.Sessions[sid] = snap
+	}
+	if h.Rec != nil {
+		h.Rec.gc(func(id wire.SocketID) bool {
+			si := h.app.Sockets[id]
+			if si == nil {
+				si = h.app.Pending[id]
+			}
+			return si != nil && st.Sessions[si.SID] != nil
+		})
 	}
 	return json.Marshal(st)
 }
@@ -54,10 +64,12 @@ func (h *Handler) sessionIDs() []wire.SID {
 }
 
 // Load recreates a handler from Save's bytes (nil or empty: a fresh one) in
-// a new machine seeded with opts.Seed, restoring every saved session.
+// a new machine seeded with opts.Seed, restoring every saved session. With
+// recovery, every instance needs a seed of its own: it names the offsets
+// and pids the instance makes (recovery.go).
 func Load(opts Options, now int64, state []byte) (*Handler, error) {
-	h := New(opts)
-	h.app.perRequest = true
+	h := newHandler(opts, true)
+	h.now = now
 	if len(state) == 0 {
 		return h, nil
 	}
@@ -91,6 +103,10 @@ func Load(opts Options, now int64, state []byte) (*Handler, error) {
 		h.Subs = *st.Subs
 	}
 	h.Subs.init()
+	if h.Rec != nil && st.Rec != nil {
+		h.Rec = st.Rec
+		h.Rec.init()
+	}
 	h.app.fill()
 	h.app.Open = map[wire.SID]bool{}
 	for _, sid := range slices.Sorted(mapKeys(st.Sessions)) {

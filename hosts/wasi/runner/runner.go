@@ -27,8 +27,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +50,10 @@ type Options struct {
 	Stderr     io.Writer // the module's stderr (default os.Stderr)
 	CacheDir   string    // wazero compilation cache (optional)
 	Trace      io.Writer // if set, one line per request, response and publish
+	// Env is the module's environment: the handler's settings
+	// (SOCKETCORE_GRIP_KEY, SOCKETCORE_GRIP_ISS, SOCKETCORE_RECOVERY_MS;
+	// cmd/wasi-handler), as a platform passes them.
+	Env map[string]string
 }
 
 // Runner serves the handler over HTTP. Close stops it.
@@ -90,6 +96,12 @@ func New(ctx context.Context, opts Options) (*Runner, error) {
 	if opts.PerRequest && opts.StoreDir == "" {
 		return nil, errors.New("runner: PerRequest needs a StoreDir")
 	}
+	if key := opts.Env["SOCKETCORE_GRIP_KEY"]; key != "" {
+		// the module would refuse to start: say it here, once
+		if _, err := handler.NewGripVerifier(key, ""); err != nil {
+			return nil, fmt.Errorf("runner: SOCKETCORE_GRIP_KEY: %w", err)
+		}
+	}
 	cfg := wazero.NewRuntimeConfigCompiler()
 	if opts.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
@@ -117,8 +129,12 @@ func New(ctx context.Context, opts Options) (*Runner, error) {
 }
 
 func (r *Runner) config(args ...string) wazero.ModuleConfig {
-	return wazero.NewModuleConfig().WithName("").WithArgs(append([]string{"wasi-handler"}, args...)...).
+	cfg := wazero.NewModuleConfig().WithName("").WithArgs(append([]string{"wasi-handler"}, args...)...).
 		WithStderr(r.opts.Stderr).WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader)
+	for _, k := range slices.Sorted(maps.Keys(r.opts.Env)) {
+		cfg = cfg.WithEnv(k, r.opts.Env[k])
+	}
+	return cfg
 }
 
 func (r *Runner) startWarm(ctx context.Context) *warm {

@@ -8,11 +8,14 @@
 //	go run ./hosts/wasi/cmd/wasi-bench --wasm build/wasi-handler.wasm
 //
 // Every deployment runs in this process, one after the other; each
-// measurement is bounded by --timeout.
+// measurement is bounded by --timeout. The WASI deployments verify the
+// Grip-Sig of every request (HS256), as a deployment should.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -120,13 +123,18 @@ func deployed(wasm []byte, dir string, perRequest bool, f func(url string)) erro
 		return err
 	}
 	ctx := context.Background()
-	p, err := pushpin.Start(ctx, filepath.Join(dir, "pushpin"), l.Addr().String())
+	// requests are signed and verified, as a deployment should run
+	var secret [32]byte
+	rand.Read(secret[:])
+	key := "base64:" + base64.StdEncoding.EncodeToString(secret[:])
+	p, err := pushpin.Start(ctx, filepath.Join(dir, "pushpin"), l.Addr().String(), pushpin.Options{SigKey: key, SigIss: "pushpin"})
 	if err != nil {
 		l.Close()
 		return err
 	}
 	defer p.Stop()
-	opts := runner.Options{Wasm: wasm, PerRequest: perRequest, PublishURL: p.PublishURL, Stderr: os.Stderr}
+	opts := runner.Options{Wasm: wasm, PerRequest: perRequest, PublishURL: p.PublishURL, Stderr: os.Stderr,
+		Env: map[string]string{"SOCKETCORE_GRIP_KEY": key, "SOCKETCORE_GRIP_ISS": "pushpin"}}
 	if perRequest {
 		opts.StoreDir = filepath.Join(dir, "store")
 		if err := os.MkdirAll(opts.StoreDir, 0o755); err != nil {

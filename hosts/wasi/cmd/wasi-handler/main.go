@@ -13,6 +13,19 @@
 //
 // The state file is not locked (WASI preview 1 has no locks): the platform
 // runs one request at a time per store.
+//
+// Environment:
+//
+//	SOCKETCORE_STORE        the store directory (instance per request)
+//	SOCKETCORE_GRIP_KEY     verify the proxy's Grip-Sig with this key and
+//	                        refuse (403) every request without a valid one:
+//	                        a secret as Pushpin's sig_key writes it (the
+//	                        secret, or "base64:" and its base64) for HS256,
+//	                        or the PEM text of a public key (EC P-256 for
+//	                        ES256, as Fastly Fanout signs; RSA for RS256)
+//	SOCKETCORE_GRIP_ISS     the issuer the token must name (Pushpin's
+//	                        sig_iss); empty: any
+//	SOCKETCORE_RECOVERY_MS  connection state recovery with this window (ms)
 package main
 
 import (
@@ -23,6 +36,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/socketcore/socketcore/hosts/wasi/handler"
@@ -35,17 +49,35 @@ func main() {
 	}
 }
 
-func options() handler.Options {
+func options() (handler.Options, error) {
 	var opts handler.Options
 	rand.Read(opts.Seed[:]) // WASI random_get: every instance gets its own ids
-	return opts
+	if key := os.Getenv("SOCKETCORE_GRIP_KEY"); key != "" {
+		v, err := handler.NewGripVerifier(key, os.Getenv("SOCKETCORE_GRIP_ISS"))
+		if err != nil {
+			return opts, fmt.Errorf("SOCKETCORE_GRIP_KEY: %w", err)
+		}
+		opts.Grip = v
+	}
+	if ms := os.Getenv("SOCKETCORE_RECOVERY_MS"); ms != "" {
+		n, err := strconv.Atoi(ms)
+		if err != nil || n < 0 {
+			return opts, fmt.Errorf("SOCKETCORE_RECOVERY_MS: want a number of milliseconds, got %q", ms)
+		}
+		opts.RecoveryWindow = time.Duration(n) * time.Millisecond
+	}
+	return opts, nil
 }
 
 func run(args []string) error {
 	in := bufio.NewReaderSize(os.Stdin, 64<<10)
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	opts, err := options()
+	if err != nil {
+		return err
+	}
 	if len(args) > 0 && args[0] == "serve" {
-		h := handler.New(options())
+		h := handler.New(opts)
 		for {
 			var req handler.Request
 			if err := handler.ReadFrame(in, &req); err != nil {
@@ -70,13 +102,20 @@ func run(args []string) error {
 	if err := handler.ReadFrame(in, &req); err != nil {
 		return err
 	}
+	now := time.Now().UnixNano()
+	if resp := handler.Refuse(opts, now, req); resp != nil {
+		// not the proxy's: the state is not even read
+		if err := handler.WriteFrame(out, resp); err != nil {
+			return err
+		}
+		return out.Flush()
+	}
 	path := filepath.Join(store, "state.json")
 	state, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	now := time.Now().UnixNano()
-	h, err := handler.Load(options(), now, state)
+	h, err := handler.Load(opts, now, state)
 	if err != nil {
 		return err
 	}

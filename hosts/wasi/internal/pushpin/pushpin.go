@@ -49,10 +49,21 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// Options configures a Proxy.
+type Options struct {
+	// SigKey signs every request to the backend (Grip-Sig), written as
+	// Pushpin's sig_key: a secret (HS256), "base64:" and the base64 of a
+	// binary secret, or "file:" and the absolute path of a PKCS#8 PEM
+	// private key (EC P-256: ES256). Empty: requests are not signed.
+	SigKey string
+	// SigIss is the token's issuer (sig_iss), default "pushpin".
+	SigIss string
+}
+
 // Start runs pushpin in dir (created if needed), routing every path to
 // backend (host:port) with WebSocket-over-HTTP, and waits until it accepts
 // connections and publishes.
-func Start(ctx context.Context, dir, backend string) (*Proxy, error) {
+func Start(ctx context.Context, dir, backend string, opts Options) (*Proxy, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -71,6 +82,17 @@ func Start(ctx context.Context, dir, backend string) (*Proxy, error) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
+	}
+	if strings.ContainsAny(opts.SigKey+opts.SigIss, "\r\n") {
+		return nil, errors.New("pushpin: a signing setting spans lines")
+	}
+	sig := ""
+	if opts.SigKey != "" {
+		iss := opts.SigIss
+		if iss == "" {
+			iss = "pushpin"
+		}
+		sig = "# every request to the backend carries a Grip-Sig JWT made with these\nsig_iss=" + iss + "\nsig_key=" + opts.SigKey + "\n"
 	}
 	conf := fmt.Sprintf(`[global]
 include={libdir}/internal.conf
@@ -94,9 +116,7 @@ routesfile=routes
 zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in
 zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream
 zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out
-sig_iss=pushpin
-sig_key=changeme
-updates_check=off
+%supdates_check=off
 
 [handler]
 push_in_spec=ipc://{rundir}/{ipc_prefix}push-in
@@ -115,7 +135,7 @@ connection_subscription_max=200
 # so Pushpin records the ids published to it (and retries a hold that
 # missed one; hosts/wasi/handler/poll.go).
 subscription_linger=60
-`, run, httpPort, logs, pubPort)
+`, run, httpPort, logs, sig, pubPort)
 	confPath := filepath.Join(dir, "pushpin.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
