@@ -8,7 +8,7 @@ export const ABI_VERSION = 3;
 
 export const K = {
   Init: 0x0001,
-  HTTPRequest: 0x0101, Recv: 0x0102, Closed: 0x0103, Timeout: 0x0104,
+  HTTPRequest: 0x0101, Recv: 0x0102, Closed: 0x0103, Timeout: 0x0104, RecoveryFound: 0x0107,
   AddNamespace: 0x0201, AcceptConnect: 0x0202, RejectConnect: 0x0203, Emit: 0x0204, Ack: 0x0205,
   Broadcast: 0x0206, Join: 0x0207, Leave: 0x0208, Rooms: 0x0209, SocketsIn: 0x020c, Disconnect: 0x020d,
   Close: 0x020e, Stats: 0x020f, SetRecoveryData: 0x0217, Snapshot: 0x0220, Restore: 0x0221,
@@ -17,6 +17,7 @@ export const K = {
   ConnectRequested: 0x1201, Connected: 0x1202, EventReceived: 0x1203, AckResolved: 0x1204,
   BroadcastAckResolved: 0x1205, Disconnecting: 0x1206, Disconnected: 0x1207,
   RoomCreated: 0x1504, RoomDeleted: 0x1505,
+  RecoveryRecord: 0x1601, RecoverySession: 0x1602, RecoveryLookup: 0x1603,
 };
 
 const STATUS = {
@@ -109,6 +110,11 @@ export function decodeOutput(kind, rec) {
     case K.Disconnecting: return { kind, socket: r.str(), reason: r.str(), rooms: r.strs() };
     case K.Disconnected: return { kind, socket: r.str(), reason: r.str() };
     case K.RoomCreated: case K.RoomDeleted: return { kind, nsp: r.str(), room: r.str() };
+    case K.RecoveryRecord:
+      return { kind, nsp: r.str(), packet: { offset: r.str(), rooms: r.strs(), except: r.strs(), data: r.bytes(), attachments: r.bytesList() } };
+    case K.RecoverySession:
+      return { kind, state: r.u8(), pid: r.str(), socket: r.str(), nsp: r.str(), rooms: r.strs(), node: r.str(), data: r.bytes() };
+    case K.RecoveryLookup: return { kind, ref: r.u64(), nsp: r.str(), pid: r.str(), offset: r.str(), node: r.str() };
   }
   return { kind, raw: rec.slice() };
 }
@@ -126,7 +132,7 @@ export function encodeInit(cfg = {}, seed) {
   w.dur(cfg.connectTimeout ?? 0).i64(cfg.maxAttachments ?? 0).i64(cfg.maxDepth ?? 0).i64(cfg.maxPendingAcks ?? 0);
   w.bool(cfg.dynamicNamespaces ?? false).bool(false).dur(0); // cluster off, requests_timeout
   w.dur(cfg.recoveryWindow ?? 0).i64(cfg.recoveryMaxPackets ?? 0).i64(cfg.recoveryMaxBytes ?? 0);
-  w.bool(cfg.allowEIO3 ?? false).bool(false).u8(0); // no recovery store, default parser
+  w.bool(cfg.allowEIO3 ?? false).bool(cfg.recoveryStore ?? false).u8(0); // the default parser
   w.bool(false); // room_events: no RoomJoined/RoomLeft outputs
   return w.done();
 }

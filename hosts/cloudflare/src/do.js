@@ -10,9 +10,15 @@
 // runtime drops the instance (hibernation, eviction) the next event builds a
 // new one that restores every session, socket, room and pending ack, and
 // runs the application's connection handlers again with socket.woke set.
+// With RECOVERY_MS the core's recovery store (sessions that left and the
+// packets they may miss) lives in the object's SQLite storage
+// (recovery.js), so connection state recovery outlives the instance too;
+// the alarm is then the earlier of the core's deadline and the store's
+// next sweep.
 import { DurableObject } from "cloudflare:workers";
 import { K, Machine, Writer, Reader } from "./core.js";
 import { Server } from "./server.js";
+import { RecoveryStore, RECOVERY_DEFAULTS, encodeRecoveryFound } from "./recovery.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -37,7 +43,13 @@ export function configFromEnv(env) {
     maxPayload: num("MAX_PAYLOAD"),
   };
   const rec = num("RECOVERY_MS");
-  if (rec > 0) cfg.recovery = { maxDisconnectionDuration: rec, skipMiddlewares: true };
+  if (rec > 0) {
+    // kept in the object's storage unless RECOVERY_STORE is "0" (then in
+    // the instance's memory only: lost when the object hibernates)
+    cfg.recovery = { maxDisconnectionDuration: rec, skipMiddlewares: true, store: env.RECOVERY_STORE !== "0" };
+    cfg.recoveryMaxPackets = num("RECOVERY_MAX_PACKETS") || RECOVERY_DEFAULTS.maxPackets;
+    cfg.recoveryMaxBytes = num("RECOVERY_MAX_BYTES") || RECOVERY_DEFAULTS.maxBytes;
+  }
   return cfg;
 }
 
@@ -60,7 +72,9 @@ export function socketIOObject(coreModule, setup) {
       this.written = new Map(); // sid → last stored record, as a string key
       this.nextConn = Date.now() * 1000;
       this.lastNow = 0n;
-      this.alarmAt = null;
+      this.alarmAt = null; // ms of the alarm set (0: none; null: unknown)
+      this.coreAt = 0; // ms of the core's deadline (0: none)
+      this.store = null; // RecoveryStore, with RECOVERY_MS
       this.shard = null;
       ctx.blockConcurrencyWhile(() => this._start());
     }
@@ -74,7 +88,20 @@ export function socketIOObject(coreModule, setup) {
 
     async _start() {
       this.shard = (await this.ctx.storage.get("shard")) ?? null;
-      const io = new Server({ recovery: this.cfg.recovery });
+      const rc = this.cfg.recovery;
+      if (rc?.store) {
+        try {
+          this.store = new RecoveryStore(this.ctx.storage.sql, {
+            window: rc.maxDisconnectionDuration, maxPackets: this.cfg.recoveryMaxPackets, maxBytes: this.cfg.recoveryMaxBytes,
+          });
+        } catch (e) {
+          // a key-value-backed object has no SQL storage
+          console.error(`socketcore: no recovery store (it needs a SQLite-backed Durable Object: new_sqlite_classes); ` +
+            `connection state recovery is kept in memory and lost when the object hibernates: ${e.message}`);
+          rc.store = false;
+        }
+      }
+      const io = new Server({ recovery: rc });
       await setup(io, { env: this.env, ctx: this.ctx });
       this.io = io;
       this.machine = new Machine(
@@ -82,7 +109,8 @@ export function socketIOObject(coreModule, setup) {
         {
           ...this.cfg,
           dynamicNamespaces: io.dynamicNamespaces,
-          recoveryWindow: this.cfg.recovery?.maxDisconnectionDuration ?? 0,
+          recoveryWindow: rc?.maxDisconnectionDuration ?? 0,
+          recoveryStore: !!rc?.store,
         },
         { now: () => this._now(), onOutput: (o) => this._output(o), log: (t) => console.error(t) },
       );
@@ -130,6 +158,10 @@ export function socketIOObject(coreModule, setup) {
       // connections of the snapshots that did not survive (a pending poll)
       for (const c of gone) this.machine.call(K.Closed, new Writer().u64(c).bool(false).done());
       this.machine.drain();
+      if (this.store) {
+        this.store.start(Date.now(), new Set(this.io._sockets.keys()));
+        this._setAlarm();
+      }
       this._persist();
     }
 
@@ -142,7 +174,10 @@ export function socketIOObject(coreModule, setup) {
     async fetch(request) {
       const url = new URL(request.url);
       if (this.env.SOCKETCORE_TEST === "1" && url.pathname.endsWith("/__socketcore/instance")) {
-        return Response.json({ instance: this.instanceId, restored: this.restoredSessions, sessions: this.sessions.size });
+        return Response.json({
+          instance: this.instanceId, restored: this.restoredSessions, sessions: this.sessions.size,
+          recovery: this.store?.stats() ?? null,
+        });
       }
       if (this.env.SOCKETCORE_TEST === "1" && url.pathname.endsWith("/__socketcore/abort")) {
         this.ctx.abort("socketcore test: drop the instance");
@@ -236,6 +271,15 @@ export function socketIOObject(coreModule, setup) {
 
     async alarm() {
       this.alarmAt = null;
+      const now = Date.now();
+      if (this.store && this.store.sweepAt !== 0 && now >= this.store.sweepAt) {
+        try {
+          this.store.sweep(now);
+        } catch (e) {
+          console.error(`socketcore: recovery store: sweep failed (again in a minute): ${e.message}`);
+          this.store.sweepAt = now + 60000;
+        }
+      }
       for (const sid of this.sessions.keys()) this.dirty.add(sid); // timers may have changed any session
       this._input(K.Timeout, new Uint8Array(0));
       this._persist();
@@ -318,6 +362,49 @@ export function socketIOObject(coreModule, setup) {
           this.dirty.add(o.sid);
           return;
         }
+        // a store that fails (a storage error) does not stop the protocol:
+        // it is logged, as the native host does, and a lookup finds nothing
+        case K.RecoveryRecord:
+          if (!this.store) return;
+          try {
+            this.store.record(o.nsp, o.packet, Date.now());
+          } catch (e) {
+            console.error(`socketcore: recovery store: record of ${o.packet.offset} failed: ${e.message}`);
+          }
+          return;
+        case K.RecoverySession: {
+          if (!this.store) return;
+          // the host fills socket.data (JSON); a departing socket is still known here
+          const s = this.io._sockets.get(o.socket) ?? this.io._pending.get(o.socket);
+          let data = o.data.length > 0 ? dec.decode(o.data) : null;
+          if (s) {
+            try { data = JSON.stringify(s.data ?? {}) ?? null; } catch { data = null; }
+          }
+          try {
+            this.store.session(o, data, Date.now());
+          } catch (e) {
+            console.error(`socketcore: recovery store: session write (state ${o.state}) of ${o.socket} failed: ${e.message}`);
+          }
+          return;
+        }
+        case K.RecoveryLookup: {
+          // the storage reads are synchronous: the answer goes in at once,
+          // within this drain (the socket waits for it, nothing else)
+          let f = { ref: o.ref, found: false, offsetFound: false, packets: [] };
+          try {
+            if (this.store) f = this.store.lookup(o, Date.now());
+          } catch (e) {
+            console.error(`socketcore: recovery store: lookup failed; the client gets a fresh socket: ${e.message}`);
+          }
+          const held = f.session && this.io._sockets.get(f.session.socket);
+          if (held) {
+            // its previous connection is still here (dead, not yet timed
+            // out): its socket.data is newer than the stored snapshot's
+            try { f.session.data = enc.encode(JSON.stringify(held.data ?? {})); } catch {}
+          }
+          this.machine.call(K.RecoveryFound, encodeRecoveryFound(f));
+          return;
+        }
         case K.SessionClosed: {
           this.sessions.delete(o.sid);
           this.dirty.delete(o.sid);
@@ -346,12 +433,21 @@ export function socketIOObject(coreModule, setup) {
     }
 
     _arm(deadline) {
-      if (deadline === 0n) {
+      this.coreAt = deadline === 0n ? 0 : Number((deadline + 999999n) / 1000000n);
+      this._setAlarm();
+    }
+
+    // the alarm: the core's deadline or the recovery store's next sweep,
+    // whichever comes first
+    _setAlarm() {
+      let ms = this.coreAt;
+      const sweep = this.store?.sweepAt ?? 0;
+      if (sweep !== 0 && (ms === 0 || sweep < ms)) ms = sweep;
+      if (ms === 0) {
         if (this.alarmAt !== 0) this.ctx.storage.deleteAlarm();
         this.alarmAt = 0;
         return;
       }
-      const ms = Number((deadline + 999999n) / 1000000n);
       if (this.alarmAt === ms) return;
       this.alarmAt = ms;
       this.ctx.storage.setAlarm(ms);

@@ -431,7 +431,8 @@ export class Server extends Emitter {
     s.nsp.sockets.delete(o.socket);
     s.connected = false;
     this._touch(s.sid);
-    if (this.opts.recovery) {
+    if (this.opts.recovery && !this.opts.recovery.store) {
+      // (with the store, the host gives socket.data with the saved session)
       try {
         this.machine.call(K.SetRecoveryData, new Writer().str(s.id).bytes(enc.encode(JSON.stringify(s.data ?? {}))).done());
       } catch (e) {

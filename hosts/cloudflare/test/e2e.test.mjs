@@ -1,6 +1,7 @@
 // The official client's e2e suite (tests/e2e/js, contract tests/e2e/APP.md)
 // against the Worker in miniflare, in the three transport modes, and the
-// recovery file against a Worker with connection state recovery.
+// recovery file against a Worker with connection state recovery (its store
+// in the object's storage, and in memory only).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -36,9 +37,15 @@ function summary(out) {
   return out.split("\n").filter((l) => /^# (pass|fail|skipped)/.test(l)).map((l) => l.slice(2)).join(", ");
 }
 
-for (const recovery of [false, true]) {
-  test(`official client e2e suite${recovery ? " (recovery mode)" : ""}`, async (t) => {
-    const vars = recovery ? { ...APP_VARS, RECOVERY_MS: "2000" } : APP_VARS;
+// recovery: off; kept in the object's storage (the default); in the
+// instance's memory only (RECOVERY_STORE=0)
+for (const [recovery, name, extra] of [
+  [false, "", {}],
+  [true, " (recovery mode)", {}],
+  [true, " (recovery mode, in memory)", { RECOVERY_STORE: "0" }],
+]) {
+  test(`official client e2e suite${name}`, async (t) => {
+    const vars = recovery ? { ...APP_VARS, RECOVERY_MS: "2000", ...extra } : APP_VARS;
     const { url, mf } = await start(vars);
     t.after(() => mf.dispose());
     for (const mode of ["websocket", "polling", "upgrade"]) {
@@ -47,7 +54,8 @@ for (const recovery of [false, true]) {
         const only = recovery ? files.filter((f) => f.endsWith("recovery.test.mjs")) : files;
         const { code, out } = await run(env, only);
         t.diagnostic(`${mode}: ${summary(out)}`);
-        assert.equal(code, 0, `tests/e2e/js in ${mode} mode failed:\n${out.slice(-6000)}`);
+        const failed = out.split("\n").filter((l) => /^not ok/.test(l)).join("\n");
+        assert.equal(code, 0, `tests/e2e/js in ${mode} mode failed:\n${failed}\n${out.slice(-6000)}`);
         assert.match(out, /^# fail 0$/m);
         assert.doesNotMatch(out, /^# pass 0$/m, "no test ran");
       });
