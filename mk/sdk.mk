@@ -1,9 +1,11 @@
 # The JS SDK (sdk/js): socket.io-client's API over core.wasm's client role.
 # `make sdk` builds sdk/js/dist (index.js, index.d.ts, core.wasm); `make
 # test-sdk` runs its Node tests against the Go e2e app and Node's socket.io
-# in every transport mode, and its browser tests in Debian's headless
-# Chromium (sdk/js/test/run.mjs); `make sdk-connect-time` measures page load
-# → "connect" in Chromium, the SDK against the official client bundle.
+# in every transport mode, the SDK in workerd (a Worker in miniflare, which
+# sdk/js's npm devDependencies bring: no Cloudflare account) and its browser
+# tests in Debian's headless Chromium (sdk/js/test/run.mjs); `make
+# sdk-connect-time` measures page load → "connect" in Chromium, the SDK
+# against the official client bundle.
 .PHONY: sdk test-sdk sdk-chromium sdk-connect-time
 
 SDK_DIR  := sdk/js
@@ -33,7 +35,8 @@ test-sdk: sdk sdk-chromium node_modules/.package-lock.json
 	SDK_GO_SERVER=$(abspath build/e2e-server) SDK_DEMO_SERVER=$(abspath build/socketcore) node $(SDK_DIR)/test/run.mjs
 
 # Page load → "connect" in headless Chromium, the SDK against the official
-# bundle, same page, same Go server, same run (CONNECT_LOADS loads each).
+# bundle, same page, same Go server, same run (CONNECT_LOADS loads each,
+# cold and warm), and where a cold load's time goes.
 CONNECT_LOADS ?= 15
 sdk-connect-time: sdk sdk-chromium node_modules/.package-lock.json
 	@mkdir -p build

@@ -191,7 +191,7 @@ export class Manager extends Emitter {
         return this._dial(o);
       case K.Send: {
         const ws = this._conns.get(o.conn);
-        if (ws instanceof this._WS) for (const f of o.frames) ws.send(f.bin ? f.data : text(f.data));
+        if (ws && !(ws instanceof AbortController)) for (const f of o.frames) ws.send(f.bin ? f.data : text(f.data));
         return;
       }
       case K.CloseConn: {
@@ -293,20 +293,45 @@ export class Manager extends Emitter {
 
   _dial(o) {
     const WS = this._WS;
-    if (!WS) return this._input(K.Closed, new W().i64(o.conn).bool(true));
+    const closed = () => this._input(K.Closed, new W().i64(o.conn).bool(true));
+    if (!WS) return closed();
     const h = this.opts.extraHeaders;
+    // workerd's WebSocket constructor takes no headers: a fetch with Upgrade does
+    if (h && globalThis.WebSocketPair && !this.opts.WebSocket) return this._upgradeFetch(o, h, closed);
     let ws;
     try {
       ws = h && !globalThis.document ? new WS(o.url, { headers: h }) : new WS(o.url);
     } catch {
-      return this._input(K.Closed, new W().i64(o.conn).bool(true));
+      return closed();
     }
+    this._wire(o, ws, false);
+  }
+  /** workerd: the WebSocket of a fetch answered 101, accepted (it fires no "open"). */
+  _upgradeFetch(o, h, closed) {
+    const ac = new AbortController();
+    this._conns.set(o.conn, ac);
+    if (this.engine.transport?.name === "polling") this.engine.upgrading = true;
+    const failed = () => {
+      if (this._conns.get(o.conn) !== ac) return;
+      this._conns.delete(o.conn);
+      this.engine.upgrading = false;
+      closed();
+    };
+    fetch(o.url.replace(/^ws/, "http"), { headers: { ...h, upgrade: "websocket" }, signal: ac.signal }).then((r) => {
+      const ws = r.webSocket;
+      if (!ws) return failed();
+      if (this._conns.get(o.conn) !== ac) return ws.accept(), ws.close();
+      ws.accept();
+      this._wire(o, ws, true);
+    }, failed);
+  }
+  _wire(o, ws, open) {
     ws.binaryType = "arraybuffer";
     this._conns.set(o.conn, ws);
     if (this.engine.transport?.name === "polling") this.engine.upgrading = true;
     let opened = false;
     const mine = () => this._conns.get(o.conn) === ws;
-    ws.onopen = () => {
+    const onopen = () => {
       opened = true;
       if (mine()) this._input(K.Dialed, new W().i64(o.conn));
     };
@@ -325,6 +350,8 @@ export class Manager extends Emitter {
     };
     ws.onerror = () => end(true);
     ws.onclose = () => end(!opened);
+    if (open) onopen();
+    else ws.onopen = onopen;
   }
 
   _ping() {

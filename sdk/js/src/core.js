@@ -5,6 +5,10 @@ import { init } from "./abi.js";
 
 const ABI_VERSION = 3;
 const compiled = new Map(); // source → Promise<WebAssembly.Module>
+let started = false; // a Machine ran: marked once
+// A performance mark for profiling (DevTools' Timings, test/connect-time.mjs):
+// a few per page, not per connection.
+const mark = (name) => globalThis.performance?.mark?.(name);
 
 /** The default location of core.wasm: next to this module. */
 export const defaultWasm = () => new URL("./core.wasm", import.meta.url);
@@ -18,7 +22,7 @@ export function compile(src = defaultWasm()) {
   const key = typeof src === "string" || src instanceof URL ? String(src) : src;
   let p = compiled.get(key);
   if (!p) {
-    p = compileNow(src);
+    p = compileNow(src).then((m) => (mark("socketcore:core.wasm compiled"), m));
     compiled.set(key, p);
     p.catch(() => compiled.delete(key));
   }
@@ -29,7 +33,10 @@ async function compileNow(src) {
   if (typeof src === "string" || src instanceof URL) {
     const url = new URL(src, globalThis.location?.href);
     if (url.protocol === "file:") {
-      const fs = await import("node:fs/promises");
+      // Node: no import expression here, so that bundlers and workerd
+      // (miniflare, wrangler) do not look for node:fs in the module graph
+      const fs = globalThis.process?.getBuiltinModule?.("node:fs/promises");
+      if (!fs) throw new Error(`core.wasm: cannot read ${url} here (Node ≥ 20.16 can): pass opts.wasm (bytes or a WebAssembly.Module)`);
       return WebAssembly.compile(await fs.readFile(url));
     }
     src = fetch(url);
@@ -60,6 +67,7 @@ export class Machine {
     this._grow(65536);
     const st = this._new(init());
     if (st !== 0) throw new Error(`core.wasm: sio_new refused the client role (status ${st}): rebuild it`);
+    if (!started) mark("socketcore:core.wasm started"), (started = true);
   }
   _grow(n) {
     if (n <= this.size) return;

@@ -36,7 +36,7 @@ export interface ManagerOptions {
   autoConnect?: boolean;
   /** Unref the SDK's timer in Node. */
   autoUnref?: boolean;
-  /** core.wasm: a URL, a compiled module, a Response or bytes; default ./core.wasm next to the SDK. */
+  /** core.wasm: a URL, a compiled module (workerd: the imported .wasm module), a Response or bytes; default ./core.wasm next to the SDK. */
   wasm?: string | URL | WebAssembly.Module | Response | BufferSource;
   /** A WebSocket constructor (default globalThis.WebSocket). */
   WebSocket?: any;

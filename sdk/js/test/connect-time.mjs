@@ -6,6 +6,11 @@
 // transports (polling, then the upgrade), as a page would use them.
 //   cold: every load in a new browser context (empty HTTP and code caches);
 //   warm: loads in one context per client, after one unmeasured load.
+// Then where the time of a cold load goes (medians, ms since the
+// navigation started): for the SDK, core.wasm requested and received
+// (Resource Timing), compiled and started (the SDK's performance marks;
+// started: instantiated, Go runtime initialised, client role created), the
+// Engine.IO handshake request sent, "connect".
 // Usage: node connect-time.mjs [loads per client and kind, default 15]
 // (make sdk-connect-time). Also prints the sizes the issue budgets.
 import { readFile } from "node:fs/promises";
@@ -34,7 +39,25 @@ async function load(page, client) {
   return v;
 }
 
+/** The phases of the load page just made (ms since the navigation started; undefined: none). */
+function phasesOf(page) {
+  return page.evaluate(() => {
+    const res = performance.getEntriesByType("resource");
+    const wasm = res.find((e) => e.name.endsWith("/core.wasm"));
+    const mark = (n) => performance.getEntriesByName(n, "mark")[0]?.startTime;
+    return {
+      "core.wasm requested": wasm?.startTime,
+      "core.wasm received": wasm?.responseEnd,
+      "core.wasm compiled": mark("socketcore:core.wasm compiled"),
+      "core.wasm started": mark("socketcore:core.wasm started"),
+      "handshake sent": res.find((e) => e.name.includes("/socket.io/"))?.startTime,
+      connect: window.connectedAt,
+    };
+  });
+}
+
 const times = { cold: { sdk: [], official: [] }, warm: { sdk: [], official: [] } };
+const phases = { sdk: [], official: [] };
 try {
   const warm = {};
   for (const c of CLIENTS) {
@@ -47,7 +70,9 @@ try {
     for (const c of order) {
       const ctx = await chromium.newContext();
       try {
-        times.cold[c].push(await load(await ctx.newPage(), c));
+        const page = await ctx.newPage();
+        times.cold[c].push(await load(page, c));
+        phases[c].push(await phasesOf(page));
       } finally {
         await ctx.close();
       }
@@ -76,6 +101,17 @@ for (const kind of ["cold", "warm"]) {
 }
 for (const kind of ["cold", "warm"]) {
   for (const c of CLIENTS) console.log(`${kind} ${c}: ${times[kind][c].map(f).join(" ")}`);
+}
+// the two loads of one round ran next to each other, under about the same
+// load of the machine: their ratio is steadier than the medians' ratio
+for (const kind of ["cold", "warm"]) {
+  const { sdk: s, official: o } = times[kind];
+  console.log(`${kind}: SDK ÷ official within each round, median ${median(s.map((x, i) => x / o[i])).toFixed(2)}`);
+}
+console.log("where a cold load's time goes (medians, ms since the navigation started):");
+for (const c of CLIENTS) {
+  const names = Object.keys(phases[c][0]).filter((n) => phases[c].every((p) => typeof p[n] === "number"));
+  console.log(`  ${c}: ${names.map((n) => `${n} ${f(median(phases[c].map((p) => p[n])))}`).join(", ")}`);
 }
 
 const wasm = await readFile(sdk("dist/core.wasm"));

@@ -4,6 +4,8 @@
 //     resolved to this SDK (alias.mjs), recovery.test.mjs against a
 //     recovery-mode server;
 //   - the SDK's own tests (sdk.test.mjs: restarts, offline buffer, ...);
+//   - the SDK in workerd (workerd.test.mjs: a Worker module in miniflare
+//     importing dist/, every mode inside);
 //   - the SDK in headless Chromium (browser.test.mjs, every mode inside),
 //     and the demo page of `make run` (demo.test.mjs).
 // Env: SDK_GO_SERVER (a built tests/e2e/cmd/e2e-server, required),
@@ -51,6 +53,8 @@ for (const server of servers) {
         if (!(await run(args, e))) failed.push(`${name}/${server}/${mode}`);
       }
     }
+    console.log(`\n== sdk: workerd (miniflare) against the ${server} server`);
+    if (!(await run([`${here}workerd.test.mjs`], { SDK_SERVER: server }))) failed.push(`workerd/${server}`);
     if (process.env.SDK_BROWSER !== "0") {
       console.log(`\n== sdk: headless Chromium against the ${server} server`);
       if (!(await run([`${here}browser.test.mjs`], { SDK_SERVER: server }))) failed.push(`browser/${server}`);
