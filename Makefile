@@ -52,7 +52,8 @@ fuzz:
 	  ./core/sio:FuzzDecodeMsgpack ./core/sio:FuzzMsgpackTranscode ./core/internal/msgpack:FuzzReader ./core:FuzzServerMsgpack \
 	  ./core/internal/jsontext:FuzzValidate ./core/internal/jsontext:FuzzQuote \
 	  ./core:FuzzServerInputs ./wasm/abi:FuzzABIRecord ./core/client:FuzzClientInputs \
-	  ./adapter/wire:FuzzDecode ./adapter/postgres:FuzzDecode; do \
+	  ./adapter/wire:FuzzDecode ./adapter/postgres:FuzzDecode \
+	  ./core:FuzzV3Namespace ./core/internal/b64:FuzzAgainstEncodingBase64; do \
 	  pkg=$${pkg_target%%:*}; t=$${pkg_target##*:}; \
 	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/socketcore/socketcore/core/clock"
+	"github.com/socketcore/socketcore/core/internal/order"
 	"github.com/socketcore/socketcore/core/wire"
 )
 
@@ -198,7 +199,7 @@ func (n *namespace) roomNames() []string {
 	for r := range n.rooms {
 		out = append(out, r)
 	}
-	slices.Sort(out)
+	order.Sort(out)
 	return out
 }
 
@@ -389,7 +390,7 @@ func (s *Server) clusterDone(r *clusterReq, timedOut bool) {
 		done.Sockets = r.sockets
 		done.Answers, done.Expected = r.answers+1, max(r.servers, 1)
 	case reqAllRooms:
-		slices.Sort(r.rooms)
+		order.Sort(r.rooms)
 		done.Rooms = slices.Compact(r.rooms)
 		done.Answers, done.Expected = r.answers+1, max(r.servers, 1)
 	case reqServerSideEmit:

@@ -1,6 +1,6 @@
 package core
 
-import "slices"
+import "github.com/socketcore/socketcore/core/internal/order"
 
 // Read-only counts for a host's metrics: what Stats does not say because
 // it is per namespace or since the start. They are read between drains,
@@ -24,7 +24,7 @@ func (s *Server) NamespaceCounts() []NamespaceCount {
 	for name := range s.nsps {
 		names = append(names, name)
 	}
-	slices.Sort(names)
+	order.Sort(names)
 	out := make([]NamespaceCount, len(names))
 	for i, name := range names {
 		n := s.nsps[name]

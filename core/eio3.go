@@ -16,11 +16,12 @@ package core
 //     {message, data}. "Invalid namespace" keeps {message} (client.ts).
 
 import (
-	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/socketcore/socketcore/core/internal/jsontext"
+	"github.com/socketcore/socketcore/core/internal/order"
 	"github.com/socketcore/socketcore/core/sio"
 	"github.com/socketcore/socketcore/core/wire"
 )
@@ -77,13 +78,12 @@ func falsyJSON(data []byte) bool {
 // decoded, the last of repeated keys wins, keys that are array indices
 // first as a JavaScript object orders them). The fragment is dropped.
 func v3Namespace(nsp string) (path string, auth []byte) {
-	nsp = strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
-			return -1
-		}
-		return r
-	}, nsp)
-	nsp = strings.TrimRight(nsp, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	nsp = dropTabsNewlines(nsp)
+	end := len(nsp) // C0 controls and spaces trimmed at the end
+	for end > 0 && nsp[end-1] <= ' ' {
+		end--
+	}
+	nsp = nsp[:end]
 	if i := strings.IndexByte(nsp, '#'); i >= 0 {
 		nsp = nsp[:i]
 	}
@@ -94,23 +94,83 @@ func v3Namespace(nsp string) (path string, auth []byte) {
 	return urlPath(nsp), queryObject(query)
 }
 
+// dropTabsNewlines removes '\t', '\n' and '\r', which the URL parser
+// ignores, and, as strings.Map would, turns invalid UTF-8 into U+FFFD.
+// (Hand-written: strings.Map, ToLower, Replace and Split cost core.wasm
+// more than this file.)
+func dropTabsNewlines(s string) string {
+	i := 0
+	for i < len(s) && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, i, len(s)+utf8.UTFMax)
+	copy(b, s)
+	for _, r := range s[i:] {
+		if r != '\t' && r != '\n' && r != '\r' {
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return string(b)
+}
+
+// cutByte is strings.Cut for a one-byte separator (strings.Cut would link
+// the general substring search into core.wasm).
+func cutByte(s string, sep byte) (before, after string, found bool) {
+	if i := strings.IndexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+// dotSegment reports whether a path segment is "." (1) or ".." (2), where
+// a dot may also be written %2e or %2E.
+func dotSegment(seg string) int {
+	n := 0
+	for seg != "" {
+		switch {
+		case seg[0] == '.':
+			seg = seg[1:]
+		case len(seg) >= 3 && seg[0] == '%' && seg[1] == '2' && seg[2]|0x20 == 'e':
+			seg = seg[3:]
+		default:
+			return 0
+		}
+		if n++; n > 2 {
+			return 0
+		}
+	}
+	return n
+}
+
 // urlPath normalizes a path as the URL parser does for a special scheme.
 func urlPath(p string) string {
-	p = strings.ReplaceAll(p, `\`, "/")
-	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	out := make([]string, 0, len(segs))
-	for i, seg := range segs {
-		last := i == len(segs)-1
-		switch strings.ToLower(seg) {
-		case ".", "%2e":
-			if last {
+	if strings.IndexByte(p, '\\') >= 0 { // '\' is '/' in a special URL
+		b := []byte(p)
+		for i, c := range b {
+			if c == '\\' {
+				b[i] = '/'
+			}
+		}
+		p = string(b)
+	}
+	rest := strings.TrimPrefix(p, "/")
+	var out []string
+	for more := true; more; {
+		var seg string
+		seg, rest, more = cutByte(rest, '/')
+		switch dotSegment(seg) {
+		case 1:
+			if !more {
 				out = append(out, "")
 			}
-		case "..", ".%2e", "%2e.", "%2e%2e":
+		case 2:
 			if len(out) > 0 {
 				out = out[:len(out)-1]
 			}
-			if last {
+			if !more {
 				out = append(out, "")
 			}
 		default:
@@ -141,38 +201,37 @@ func urlPath(p string) string {
 func queryObject(q string) []byte {
 	var keys []string
 	vals := map[string]string{}
-	for _, field := range strings.Split(q, "&") {
+	for more := true; more; {
+		var field string
+		field, q, more = cutByte(q, '&')
 		if field == "" {
 			continue
 		}
-		k, v, _ := strings.Cut(field, "=")
+		k, v, _ := cutByte(field, '=')
 		k, v = formDecode(k), formDecode(v)
 		if _, ok := vals[k]; !ok {
 			keys = append(keys, k)
 		}
 		vals[k] = v
 	}
-	// JavaScript objects list array-index keys first, ascending
-	idx := func(k string) (uint64, bool) {
-		if k == "" || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
-			return 0, false
+	// JavaScript objects list array-index keys first, ascending, then the
+	// others in insertion order. An index key is its value's decimal form
+	// (arrayIndex refuses leading zeros), so the sorted values give them.
+	var idx []uint64
+	others := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if n, ok := arrayIndex(k); ok {
+			idx = append(idx, n)
+		} else {
+			others = append(others, k)
 		}
-		n, err := strconv.ParseUint(k, 10, 64)
-		return n, err == nil && n < 1<<32-1
 	}
-	slices.SortStableFunc(keys, func(a, b string) int {
-		na, ia := idx(a)
-		nb, ib := idx(b)
-		switch {
-		case ia && ib:
-			return int(int64(na) - int64(nb))
-		case ia:
-			return -1
-		case ib:
-			return 1
-		}
-		return 0
-	})
+	order.Sort(idx)
+	keys = keys[:0]
+	for _, n := range idx {
+		keys = append(keys, strconv.FormatUint(n, 10))
+	}
+	keys = append(keys, others...)
 	b := []byte{'{'}
 	for i, k := range keys {
 		if i > 0 {
@@ -183,6 +242,16 @@ func queryObject(q string) []byte {
 		b = jsontext.AppendQuote(b, vals[k])
 	}
 	return append(b, '}')
+}
+
+// arrayIndex reports whether k is an array index of a JavaScript object (a
+// canonical integer below 2³²-1) and its value.
+func arrayIndex(k string) (uint64, bool) {
+	if k == "" || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(k, 10, 64)
+	return n, err == nil && n < 1<<32-1
 }
 
 // formDecode is application/x-www-form-urlencoded decoding: '+' is a space,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/engine"
+	"github.com/socketcore/socketcore/core/internal/order"
 	"github.com/socketcore/socketcore/core/sio"
 	"github.com/socketcore/socketcore/core/wire"
 )
@@ -355,7 +356,7 @@ func (s *Server) Close(now clock.Instant) {
 	for id := range s.requests {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids)
+	order.Sort(ids)
 	for _, id := range ids {
 		if r := s.requests[id]; r != nil {
 			s.cancel(&r.timer)

@@ -6,6 +6,7 @@ import (
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/engine"
 	"github.com/socketcore/socketcore/core/internal/jsontext"
+	"github.com/socketcore/socketcore/core/internal/order"
 	"github.com/socketcore/socketcore/core/sio"
 	"github.com/socketcore/socketcore/core/wire"
 )
@@ -56,7 +57,7 @@ func sortedSockets(m map[wire.SocketID]*socket) []*socket {
 	for _, so := range m {
 		out = append(out, so)
 	}
-	slices.SortFunc(out, func(a, b *socket) int {
+	order.SortFunc(out, func(a, b *socket) int {
 		switch {
 		case a.id < b.id:
 			return -1
@@ -331,7 +332,7 @@ func sortedRefs(m map[uint64]wire.AckRef) []wire.AckRef {
 	for _, r := range m {
 		out = append(out, r)
 	}
-	slices.Sort(out)
+	order.Sort(out)
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/eio"
 	"github.com/socketcore/socketcore/core/internal/jsontext"
+	"github.com/socketcore/socketcore/core/internal/order"
 	"github.com/socketcore/socketcore/core/sio"
 	"github.com/socketcore/socketcore/core/wire"
 )
@@ -369,7 +370,7 @@ func (m *Manager) clearAcks(now clock.Instant, s *socket) {
 	for id := range s.acks {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids)
+	order.Sort(ids)
 	for _, id := range ids {
 		en := s.acks[id]
 		if en == nil || s.buffered(id) {

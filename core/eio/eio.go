@@ -3,12 +3,13 @@
 // the v3 codec for servers that also accept v3 clients (v3.go). Pure
 // functions over byte slices: no state, no I/O.
 //
-// It may import only the standard library's pure packages.
+// It may import only the standard library's pure packages and core/internal/b64.
 package eio
 
 import (
-	"encoding/base64"
 	"errors"
+
+	"github.com/socketcore/socketcore/core/internal/b64"
 )
 
 // Type is an Engine.IO packet type.
@@ -93,7 +94,7 @@ func AppendPacket(dst []byte, p Packet) []byte {
 func AppendPayloadPacket(dst []byte, p Packet) []byte {
 	if p.Binary {
 		dst = append(dst, 'b')
-		return base64.StdEncoding.AppendEncode(dst, p.Data)
+		return b64.AppendEncode(dst, p.Data)
 	}
 	return AppendPacket(dst, p)
 }
@@ -107,7 +108,7 @@ func AppendEncodedToPayload(dst []byte, frame []byte, binary bool) []byte {
 	}
 	if binary {
 		dst = append(dst, 'b')
-		return base64.StdEncoding.AppendEncode(dst, frame)
+		return b64.AppendEncode(dst, frame)
 	}
 	return append(dst, frame...)
 }
@@ -146,17 +147,4 @@ func DecodePayload(body []byte, fn func(Packet) bool) error {
 
 // decodeBase64 accepts padded and unpadded standard base64, as Node's
 // Buffer.from(s, "base64") does for well-formed input.
-func decodeBase64(s []byte) ([]byte, bool) {
-	// RawStdEncoding.DecodedLen is the larger bound: the unpadded retry
-	// below must not write past out.
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Decode(out, s)
-	if err == nil {
-		return out[:n], true
-	}
-	n, err = base64.RawStdEncoding.Decode(out, s)
-	if err == nil {
-		return out[:n], true
-	}
-	return nil, false
-}
+func decodeBase64(s []byte) ([]byte, bool) { return b64.Decode(s) }

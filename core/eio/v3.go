@@ -12,9 +12,10 @@ package eio
 // bytes. These functions translate them at the transport's edge.
 
 import (
-	"encoding/base64"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/socketcore/socketcore/core/internal/b64"
 )
 
 // Unknown is the type of a v3 packet whose type byte (binary) or character
@@ -82,7 +83,7 @@ func AppendBase64Message(dst, data []byte, v3 bool) []byte {
 	if v3 {
 		dst = append(dst, '0'+byte(Message))
 	}
-	return base64.StdEncoding.AppendEncode(dst, data)
+	return b64.AppendEncode(dst, data)
 }
 
 // AppendPayloadV3 appends one frame (AppendPacket form) to a v3 text
@@ -90,7 +91,7 @@ func AppendBase64Message(dst, data []byte, v3 bool) []byte {
 // JavaScript's String length is, a binary message as "b4" + base64.
 func AppendPayloadV3(dst, frame []byte, binary bool) []byte {
 	if binary {
-		dst = strconv.AppendInt(dst, int64(2+base64.StdEncoding.EncodedLen(len(frame))), 10)
+		dst = strconv.AppendInt(dst, int64(2+b64.EncodedLen(len(frame))), 10)
 		dst = append(dst, ':')
 		return AppendBase64Message(dst, frame, true)
 	}

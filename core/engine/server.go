@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/base64"
 	"errors"
 	"math/rand/v2"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/eio"
+	"github.com/socketcore/socketcore/core/internal/b64"
 	"github.com/socketcore/socketcore/core/wire"
 )
 
@@ -411,8 +411,7 @@ func (e *Server) newSID() wire.SID {
 		}
 	}
 	var out [20]byte
-	base64.URLEncoding.Encode(out[:], raw[:])
-	return wire.SID(out[:])
+	return wire.SID(b64.AppendEncodeURL(out[:0], raw[:]))
 }
 
 // NewID returns a fresh 20-character id from the machine's generator (also

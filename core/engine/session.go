@@ -1,10 +1,9 @@
 package engine
 
 import (
-	"slices"
-
 	"github.com/socketcore/socketcore/core/clock"
 	"github.com/socketcore/socketcore/core/eio"
+	"github.com/socketcore/socketcore/core/internal/order"
 	"github.com/socketcore/socketcore/core/wire"
 )
 
@@ -412,7 +411,7 @@ func (e *Server) CloseAll(now clock.Instant) {
 	for id := range e.sessions {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids)
+	order.Sort(ids)
 	for _, id := range ids {
 		s := e.sessions[id]
 		if s.state == stateOpen {

@@ -120,7 +120,7 @@ func CheckPlaceholders(data []byte, n int) error {
 		return nil
 	}
 	// Fast path: no placeholder can be spelled without this key or an escape.
-	if bytes.IndexByte(data, '\\') < 0 && !bytes.Contains(data, []byte("_placeholder")) {
+	if bytes.IndexByte(data, '\\') < 0 && !hasPlaceholderKey(data) {
 		return nil
 	}
 	w := phWalker{b: data, n: n}
@@ -335,4 +335,20 @@ func validNum(num []byte, n int) bool {
 		return false
 	}
 	return f >= 0 && f < float64(n) && f == math.Trunc(f)
+}
+
+// hasPlaceholderKey is bytes.Contains(b, []byte("_placeholder")), written
+// out: bytes.Index would link its Rabin-Karp search into core.wasm.
+func hasPlaceholderKey(b []byte) bool {
+	const key = "_placeholder"
+	for {
+		i := bytes.IndexByte(b, '_')
+		if i < 0 || len(b)-i < len(key) {
+			return false
+		}
+		if string(b[i:i+len(key)]) == key {
+			return true
+		}
+		b = b[i+1:]
+	}
 }

@@ -286,3 +286,14 @@ func TestCheckPlaceholdersAllocs(t *testing.T) {
 	}
 	_ = bytes.Clone
 }
+
+func TestHasPlaceholderKey(t *testing.T) {
+	for _, s := range []string{"", "_", "_placeholder", "x_placeholde", "__placeholder", "_placeholde_placeholder",
+		`{"_placeholder":true,"num":0}`, "_pla_placeholder_", "placeholder_", "_PLACEHOLDER", "_placeholder\x00"} {
+		for _, b := range []string{s, s[:len(s)/2], "ab" + s} {
+			if got, want := hasPlaceholderKey([]byte(b)), bytes.Contains([]byte(b), []byte("_placeholder")); got != want {
+				t.Errorf("hasPlaceholderKey(%q) = %v, want %v", b, got, want)
+			}
+		}
+	}
+}

@@ -639,7 +639,7 @@ type container struct {
 // writes.
 func appendJSONAsMsgpack(dst, data []byte, atts [][]byte) ([]byte, error) {
 	// a placeholder key may be spelled with escapes
-	findPH := len(atts) > 0 && (bytes.Contains(data, []byte("_placeholder")) || bytes.IndexByte(data, '\\') >= 0)
+	findPH := len(atts) > 0 && (hasPlaceholderKey(data) || bytes.IndexByte(data, '\\') >= 0)
 	var (
 		conts []container
 		stack []openContainer
