@@ -362,7 +362,11 @@ func (s *Server) Restore(now clock.Instant, snap []byte) (Restored, error) {
 		if len(auth) == 0 {
 			auth = emptyObject
 		}
-		so := &socket{id: ss.id, nsp: n, c: c, auth: auth, pid: ss.pid, connected: true}
+		// connected only once its rooms are back: joining them here is
+		// not a change of its rooms (no recovery-store snapshot, whose
+		// node would become this machine's while the packets it missed
+		// are in the log, not in this machine's memory)
+		so := &socket{id: ss.id, nsp: n, c: c, auth: auth, pid: ss.pid}
 		s.sockets[so.id] = so
 		c.sockets[n.name] = so
 		c.order = append(c.order, so)
@@ -370,6 +374,7 @@ func (s *Server) Restore(now clock.Instant, snap []byte) (Restored, error) {
 		for _, r := range ss.rooms {
 			n.join(so, r)
 		}
+		so.connected = true
 		for _, a := range ss.acks {
 			n.ids = max(n.ids, a.id+1)
 			s.nextRef = max(s.nextRef, a.ref)

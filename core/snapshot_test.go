@@ -415,3 +415,53 @@ func FuzzRestore(f *testing.F) {
 		}
 	})
 }
+
+// With a recovery store, a restored socket's rooms are not a change of its
+// rooms: Restore writes no session (a RecoverySession naming the new
+// machine would send a later lookup of its pid to this machine's memory,
+// which does not have the packets the client missed; they are in the log).
+func TestSnapshotRestoreRecoveryStoreNoSession(t *testing.T) {
+	cfg := recoveryConfig()
+	cfg.RecoveryStore = true
+	h := newHarness(t, cfg)
+	c := h.connectWS()
+	id, _, _ := c.connectRecovering("")
+	if err := h.do("Join", func(clock.Instant) error { return h.s.Join(id, "room") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := outputOf[wire.RecoverySession](h.out); !ok {
+		t.Fatalf("no RecoverySession after a join: %s", h.dump())
+	}
+	h.out = nil
+	snap, err := h.s.Snapshot(c.sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := h.moveTo(otherSeed(cfg))
+	c.h = h2
+	h2.restore(snap)
+	if len(h2.out) != 0 {
+		t.Fatalf("Restore made outputs: %s", h2.dump())
+	}
+	if rooms := h2.s.Rooms(id); !slices.Equal(rooms, []string{string(id), "room"}) {
+		t.Fatalf("rooms %q", rooms)
+	}
+	// a real change after the restore is written, by the new machine
+	if err := h2.do("Join", func(clock.Instant) error { return h2.s.Join(id, "other") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := outputOf[wire.RecoverySession](h2.out); !ok {
+		t.Fatalf("no RecoverySession after a join on the restored machine: %s", h2.dump())
+	}
+}
+
+// outputOf is the first output of type T in out.
+func outputOf[T wire.Output](out []wire.Output) (T, bool) {
+	for _, o := range out {
+		if v, ok := o.(T); ok {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}

@@ -90,6 +90,11 @@ func (st *RecStore) init() {
 	if st.Logs == nil {
 		st.Logs = map[string][]recPacket{}
 	}
+	for pid, ss := range st.Sessions {
+		if ss == nil {
+			delete(st.Sessions, pid) // a damaged state: not a session
+		}
+	}
 	st.count, st.bytes = 0, 0
 	for _, log := range st.Logs {
 		st.count += len(log)
@@ -167,6 +172,33 @@ func (st *RecStore) save(now int64, o wire.RecoverySession) {
 		ss.Data = nil
 	}
 	st.Sessions[o.PID] = ss
+	if ss.State == wire.RecoverySaved {
+		st.boundSaved()
+	}
+}
+
+// maxSaved bounds the saved sessions (each carries its socket.data and is
+// read and written with the state on every request): past it the oldest
+// go first, and their clients get fresh sockets.
+const maxSaved = 10_000
+
+func (st *RecStore) boundSaved() {
+	n := 0
+	for _, ss := range st.Sessions {
+		if ss.State == wire.RecoverySaved {
+			n++
+		}
+	}
+	for ; n > maxSaved; n-- {
+		oldest := ""
+		for pid, ss := range st.Sessions {
+			if ss.State == wire.RecoverySaved && (oldest == "" || ss.At < st.Sessions[oldest].At ||
+				(ss.At == st.Sessions[oldest].At && pid < oldest)) {
+				oldest = pid
+			}
+		}
+		delete(st.Sessions, oldest)
+	}
 }
 
 // lookup takes the session of l.PID out of the store, with the packets of

@@ -2,9 +2,12 @@ package handler
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socketcore/socketcore/core/wire"
 )
 
 // deployment is a Handler served as a warm instance or one instance per
@@ -157,5 +160,97 @@ func TestRecovery(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// connectPoll opens a polling session and connects to "/": the client,
+// its pid and the offset of the welcome event.
+func connectPoll(t *testing.T, d *deployment) (*pollClient, string, string) {
+	t.Helper()
+	a := d.open()
+	a.post("40")
+	got := a.get()
+	var conn struct{ Sid, Pid string }
+	if len(got) != 2 || json.Unmarshal([]byte(got[0][2:]), &conn) != nil || conn.Pid == "" {
+		t.Fatalf("connect: %q", got)
+	}
+	var off string
+	if err := json.Unmarshal(event(t, got[1])[2], &off); err != nil || off == "" {
+		t.Fatalf("welcome without an offset: %q", got[1])
+	}
+	return a, conn.Pid, off
+}
+
+// A client whose connection died unnoticed (its session not yet closed:
+// the ping timeout has not come) comes back with {pid, offset}: the store
+// has its live session and the log the packet it missed. Per request, the
+// instance that restores the old session must not take the session over
+// (core: Restore writes no session), or the lookup would look for the
+// packets in a fresh instance's empty memory. (Warm, the core's memory
+// keeps sessions that left, as Node does: such a client gets a fresh
+// socket there, as with Node.)
+func TestRecoveryWhileOldSessionOpen(t *testing.T) {
+	for _, perRequest := range []bool{true} {
+		d := &deployment{t: t, h: New(Options{RecoveryWindow: 10 * time.Second}), perRequest: perRequest, now: time.Now().UnixNano()}
+		a, pid, off := connectPoll(t, d)
+		a.post(`422["join","r"]`)
+		a.get()
+		b, _, _ := connectPoll(t, d)
+		b.post(`421["broadcast",{"room":"r","event":"news","args":["m1"]}]`)
+		b.get()
+		for _, p := range a.get() {
+			if strings.Contains(p, "m1") {
+				if err := json.Unmarshal(event(t, p)[2], &off); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		b.post(`422["broadcast",{"room":"r","event":"news","args":["m2"]}]`)
+		b.get()
+		a2 := d.open()
+		a2.post(`40{"pid":"` + pid + `","offset":"` + off + `"}`)
+		got := a2.get()
+		if len(got) < 2 || !strings.Contains(got[0], `"m2"`) || strings.Contains(strings.Join(got, ""), `"m1"`) {
+			t.Fatalf("per request %v: want m2 (only) replayed, then the CONNECT answer; got %q", perRequest, got)
+		}
+	}
+}
+
+// The state holds the kept packets as the client's JSON: its size is what
+// the byte bound counts (no HTML escaping), and saved sessions are bounded.
+func TestRecStoreBounds(t *testing.T) {
+	opts := Options{RecoveryWindow: time.Minute, RecoveryMaxPackets: 10_000, RecoveryMaxBytes: 1 << 20}
+	h := New(opts)
+	h.Rec = &RecStore{}
+	h.Rec.init()
+	payload := `["news","` + strings.Repeat("<&>", 3000) + `"]`
+	for i := range 200 {
+		h.Rec.record(1, wire.RecoveryRecord{Nsp: "/", Packet: wire.RecoveryPacket{Offset: "abcdef" + strconv.Itoa(i), Data: []byte(payload)}}, opts)
+	}
+	state, err := h.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(state) > 2*opts.RecoveryMaxBytes {
+		t.Fatalf("state %d bytes for a bound of %d (counted %d)", len(state), opts.RecoveryMaxBytes, h.Rec.bytes)
+	}
+	for i := range maxSaved + 50 {
+		h.Rec.save(int64(i), wire.RecoverySession{State: wire.RecoverySaved, PID: "p" + strconv.Itoa(i), Socket: "s", Nsp: "/", Node: "n"})
+	}
+	if len(h.Rec.Sessions) != maxSaved || h.Rec.Sessions["p49"] != nil || h.Rec.Sessions["p50"] == nil {
+		t.Fatalf("%d saved sessions kept, p49 %v p50 %v: want the newest %d", len(h.Rec.Sessions), h.Rec.Sessions["p49"] != nil, h.Rec.Sessions["p50"] != nil, maxSaved)
+	}
+}
+
+// A damaged state (a null session) is not a panic on every request.
+func TestRecStoreNullSession(t *testing.T) {
+	st := &RecStore{}
+	if err := json.Unmarshal([]byte(`{"sessions":{"p":null,"q":{"state":3,"socket":"s","nsp":"/","node":"n","at":1}}}`), st); err != nil {
+		t.Fatal(err)
+	}
+	st.init()
+	st.expire(int64(time.Hour), Options{RecoveryWindow: time.Minute})
+	if len(st.Sessions) != 0 {
+		t.Fatalf("sessions %v", st.Sessions)
 	}
 }

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -51,7 +52,16 @@ func (h *Handler) Save() ([]byte, error) {
 			return si != nil && st.Sessions[si.SID] != nil
 		})
 	}
-	return json.Marshal(st)
+	// without HTML escaping: packets and socket.data are kept as the
+	// client's JSON, counted in bytes as they are (recovery.go), and '<',
+	// '>', '&' would take six bytes each
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(st); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func (h *Handler) sessionIDs() []wire.SID {

@@ -115,7 +115,9 @@ func run(args []string) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	h, err := handler.Load(opts, now, state)
+	lopts := opts
+	lopts.Grip = nil // checked above, once
+	h, err := handler.Load(lopts, now, state)
 	if err != nil {
 		return err
 	}
