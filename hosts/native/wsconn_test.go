@@ -201,7 +201,9 @@ func TestDirectWriteAfterWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	c := &wsConn{id: 1, wg: &wg, writeTTL: 50 * time.Millisecond}
+	// the big frame must get through within writeTTL even on a loaded
+	// machine under -race (50 ms did not, once, in CI)
+	c := &wsConn{id: 1, wg: &wg, writeTTL: 500 * time.Millisecond}
 	if !c.attach(server) {
 		t.Fatal("attach")
 	}
@@ -220,7 +222,7 @@ func TestDirectWriteAfterWriter(t *testing.T) {
 	if got := read(len(big)); !bytes.Equal(got, big) {
 		t.Fatal("big frame garbled")
 	}
-	time.Sleep(150 * time.Millisecond) // past the writer's deadline
+	time.Sleep(600 * time.Millisecond) // past the writer's deadline
 	for i := 0; i < 3; i++ {
 		small := appendFrame(nil, 0x1, []byte("42[\"tick\"]"))
 		if !c.enqueue(small, false, false, 10) {
