@@ -9,19 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { start } from "./mf.mjs";
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function once(emitter, ev, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${ev}`)), ms);
-    emitter.once(ev, (...a) => {
-      clearTimeout(timer);
-      resolve(a);
-    });
-  });
-}
+import { start, sleep, once } from "./mf.mjs";
 
 test("sessions survive the object's hibernation", async (t) => {
   const { url, mf } = await start({ PING_INTERVAL_MS: "25000", PING_TIMEOUT_MS: "10000" });

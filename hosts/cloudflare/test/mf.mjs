@@ -32,3 +32,16 @@ export async function start(vars = {}) {
 
 /** The e2e contract's options (tests/e2e/APP.md). */
 export const APP_VARS = { PING_INTERVAL_MS: "500", PING_TIMEOUT_MS: "2000" };
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves with the arguments of emitter's next ev, or fails after ms. */
+export function once(emitter, ev, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${ev}`)), ms);
+    emitter.once(ev, (...a) => {
+      clearTimeout(timer);
+      resolve(a);
+    });
+  });
+}

@@ -8,20 +8,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { start } from "./mf.mjs";
+import { start, sleep, once } from "./mf.mjs";
 
 const WINDOW = 60000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function once(emitter, ev, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${ev}`)), ms);
-    emitter.once(ev, (...a) => {
-      clearTimeout(timer);
-      resolve(a);
-    });
-  });
-}
 
 // the next `ev` whose first argument is `value`
 function next(emitter, ev, value, ms = 5000) {
